@@ -1,0 +1,190 @@
+"""Experiments to and from TOML, with errors that name the key path, the value and what is allowed."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from engine.errors import ConfigError, FieldProblem, SeqlabError
+from engine.specs import (
+    LAYER_KINDS,
+    Bidirectional,
+    CsvSeries,
+    Experiment,
+    ModelSpec,
+    SweepSpec,
+    SyntheticSeries,
+    TrainSpec,
+    WindowSpec,
+    check,
+    check_value,
+    field_type,
+)
+
+SERIES_SOURCES = {"synthetic": SyntheticSeries, "csv": CsvSeries}
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _spec_dict(spec: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if hasattr(type(spec), "kind") and type(spec).kind in LAYER_KINDS:
+        out["kind"] = spec.kind
+    if isinstance(spec, (SyntheticSeries, CsvSeries)):
+        out["source"] = spec.source
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        if value is None:
+            continue  # TOML has no null: an absent optional key means None
+        if is_dataclass(value):
+            out[f.name] = _spec_dict(value)
+        elif isinstance(value, tuple):
+            out[f.name] = [_spec_dict(v) for v in value]
+        else:
+            out[f.name] = value
+    return out
+
+
+def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
+    return _spec_dict(exp)
+
+
+def dumps(exp: Experiment) -> str:
+    """The experiment as TOML text (what ``seqlab preset NAME`` prints)."""
+    header = f"# seqlab experiment: {exp.name}\n"
+    return header + tomli_w.dumps(experiment_to_dict(exp))
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _read_fields(
+    cls: type, data: Any, path: str, problems: list[FieldProblem], skip: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Reads the plain fields of ``cls`` from ``data``; records unknown keys and bad values."""
+    if not isinstance(data, dict):
+        problems.append(FieldProblem(path, data, "a table of keys"))
+        return {}
+    known = {f.name for f in fields(cls)}
+    for key in data:
+        if key not in known and key not in skip:
+            allowed = ", ".join(sorted(known | set(skip)))
+            problems.append(FieldProblem(f"{path}.{key}", data[key], f"unknown key; allowed: {allowed}"))
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data or not f.metadata:
+            continue
+        value = data[f.name]
+        kind = field_type(cls, f.name)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if kind is str and cls is CsvSeries and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # a column may be given as an index
+        problem = check_value(cls, f.name, value, f"{path}.{f.name}")
+        if problem:
+            problems.append(problem)
+        else:
+            kwargs[f.name] = value
+    return kwargs
+
+
+def _read_layer(data: Any, path: str, problems: list[FieldProblem]) -> Any:
+    allowed = ", ".join(LAYER_KINDS)
+    if not isinstance(data, dict):
+        problems.append(FieldProblem(path, data, "a table with a 'kind' key"))
+        return None
+    kind = data.get("kind")
+    if kind not in LAYER_KINDS:
+        problems.append(FieldProblem(f"{path}.kind", kind, f"one of {allowed}"))
+        return None
+    cls = LAYER_KINDS[kind]
+    kwargs = _read_fields(cls, data, path, problems, skip=("kind",))
+    if cls is Bidirectional:
+        if "layer" not in data:
+            problems.append(FieldProblem(f"{path}.layer", None, "the wrapped layer, e.g. an LSTM"))
+            return None
+        inner = _read_layer(data["layer"], f"{path}.layer", problems)
+        if inner is None:
+            return None
+        kwargs["layer"] = inner
+    return cls(**kwargs)
+
+
+def experiment_from_dict(data: Any, source: str | None = None) -> Experiment:
+    """Builds and validates an experiment; raises ConfigError listing every problem found."""
+    problems: list[FieldProblem] = []
+    if not isinstance(data, dict):
+        raise ConfigError([FieldProblem("(top)", data, "a table")], source)
+    sections = {"name", "description", "series", "window", "model", "train", "sweep"}
+    for key in data:
+        if key not in sections:
+            allowed = ", ".join(sorted(sections))
+            problems.append(FieldProblem(key, data[key], f"unknown key; allowed: {allowed}"))
+    kwargs: dict[str, Any] = {}
+    for key in ("name", "description"):
+        if key in data:
+            if isinstance(data[key], str):
+                kwargs[key] = data[key]
+            else:
+                problems.append(FieldProblem(key, data[key], "text"))
+
+    series = data.get("series", {})
+    src = series.get("source", "synthetic") if isinstance(series, dict) else None
+    if src not in SERIES_SOURCES:
+        problems.append(FieldProblem("series.source", src, "one of 'synthetic', 'csv'"))
+    else:
+        cls = SERIES_SOURCES[src]
+        kwargs["series"] = cls(**_read_fields(cls, series, "series", problems, skip=("source",)))
+
+    for key, cls in (("window", WindowSpec), ("train", TrainSpec), ("sweep", SweepSpec)):
+        if key in data:
+            kwargs[key] = cls(**_read_fields(cls, data[key], key, problems))
+
+    model = data.get("model", {})
+    if not isinstance(model, dict):
+        problems.append(FieldProblem("model", model, "a table with a 'layers' list"))
+    else:
+        for key in model:
+            if key != "layers":
+                problems.append(FieldProblem(f"model.{key}", model[key], "unknown key; allowed: layers"))
+        raw = model.get("layers", [])
+        if not isinstance(raw, list):
+            problems.append(FieldProblem("model.layers", raw, "a list of layer tables"))
+            raw = []
+        layers = [_read_layer(item, f"model.layers[{i}]", problems) for i, item in enumerate(raw)]
+        kwargs["model"] = ModelSpec(tuple(layer for layer in layers if layer is not None))
+
+    if problems:
+        raise ConfigError(problems, source)
+    exp = Experiment(**kwargs)
+    cross = [p for p in check(exp) if p not in problems]
+    if cross:
+        raise ConfigError(cross, source)
+    return exp
+
+
+def loads(text: str, source: str | None = None) -> Experiment:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SeqlabError(f"{source or 'experiment'}: not valid TOML ({exc})") from None
+    return experiment_from_dict(data, source)
+
+
+def load(path: str | Path) -> Experiment:
+    """Reads an experiment file; a missing or unreadable file is a ConfigError too."""
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SeqlabError(f"{p}: no such experiment file") from None
+    except IsADirectoryError:
+        raise SeqlabError(f"{p}: is a folder, not an experiment file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeqlabError(f"{p}: cannot read the experiment file ({exc})") from None
+    return loads(text, str(p))

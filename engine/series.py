@@ -1,0 +1,141 @@
+"""Series: the course's synthetic generator, CSV import, and the train/validation split (numpy only)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import DataError
+from engine.specs import CsvSeries, SyntheticSeries
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """Values (float32) with their time axis, optional date labels and the split point."""
+
+    values: np.ndarray
+    time: np.ndarray
+    split_time: int
+    name: str = "series"
+    labels: tuple[str, ...] | None = None
+
+    @property
+    def train(self) -> np.ndarray:
+        return self.values[: self.split_time]
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self.values[self.split_time :]
+
+    @property
+    def time_valid(self) -> np.ndarray:
+        return self.time[self.split_time :]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def seasonal_pattern(season_time: np.ndarray) -> np.ndarray:
+    """The course's pattern: cos(2πs) for s < 0.4, else exp(-3s)."""
+    return np.where(season_time < 0.4, np.cos(season_time * 2 * np.pi), 1 / np.exp(3 * season_time))
+
+
+def synthetic_values(spec: SyntheticSeries) -> np.ndarray:
+    """Computes the series exactly as the course does (float32 time, RandomState noise)."""
+    time = np.arange(spec.length, dtype="float32")
+    season_time = ((time + spec.phase) % spec.period) / spec.period
+    values = spec.baseline + spec.slope * time + spec.amplitude * seasonal_pattern(season_time)
+    noise = np.random.RandomState(spec.seed).randn(spec.length) * spec.noise_level
+    return (values + noise).astype("float32")
+
+
+def _column_index(name_or_index: str, header: list[str] | None, path: str) -> int:
+    if header is not None and name_or_index in header:
+        return header.index(name_or_index)
+    text = str(name_or_index).strip()
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        width = len(header) if header is not None else None
+        if index < 0 or (width is not None and index >= width):
+            raise DataError(f"{path}: column {index} does not exist (the file has {width} columns)")
+        return index
+    names = ", ".join(repr(h) for h in header) if header else "none (no header row)"
+    raise DataError(f"{path}: unknown column {name_or_index!r}; columns are {names}")
+
+
+def read_csv(spec: CsvSeries) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """Reads the chosen column (and date labels) of a CSV file; every bad cell names its line."""
+    path = spec.path
+    try:
+        with open(Path(path).expanduser(), newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not a CSV file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the file ({exc})") from None
+    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
+    if not numbered:
+        raise DataError(f"{path}: the file is empty")
+    header = [c.strip() for c in numbered[0][1]] if spec.header else None
+    body = numbered[1:] if spec.header else numbered
+    if not body:
+        raise DataError(f"{path}: the file has a header row but no data rows")
+    col = _column_index(spec.column, header, path)
+    date_col = None
+    if spec.date_column not in (None, ""):
+        date_col = _column_index(spec.date_column, header, path)
+    col_name = repr(header[col]) if header else str(col)
+    values = np.empty(len(body), dtype="float32")
+    labels: list[str] = []
+    for i, (line, row) in enumerate(body):
+        cell = row[col].strip() if col < len(row) else ""
+        if cell == "":
+            raise DataError(f"{path}: line {line}: column {col_name} is missing a value")
+        try:
+            value = float(cell)
+        except ValueError:
+            raise DataError(
+                f"{path}: line {line}: column {col_name} holds {cell!r}, not a number"
+            ) from None
+        if not np.isfinite(value):
+            raise DataError(f"{path}: line {line}: column {col_name} holds {cell!r}, not finite")
+        values[i] = value
+        if date_col is not None:
+            labels.append(row[date_col].strip() if date_col < len(row) else "")
+    return values, (tuple(labels) if date_col is not None else None)
+
+
+def load_series(spec: SyntheticSeries | CsvSeries, window: int | None = None) -> Series:
+    """Builds the series a spec describes and checks it is long enough for the split (and window)."""
+    if isinstance(spec, SyntheticSeries):
+        values, labels, name = synthetic_values(spec), None, "synthetic"
+    else:
+        values, labels = read_csv(spec)
+        name = Path(spec.path).name
+    check_split(len(values), spec.split_time, window, name)
+    time = np.arange(len(values), dtype="float32")
+    return Series(values=values, time=time, split_time=spec.split_time, name=name, labels=labels)
+
+
+def check_split(length: int, split_time: int, window: int | None, name: str = "series") -> None:
+    """A series must leave at least one training window and one validation point."""
+    if split_time >= length:
+        raise DataError(
+            f"{name}: series.split_time = {split_time} but the series has only {length} points; "
+            f"choose a split time below {length}"
+        )
+    if window is not None and split_time <= window:
+        raise DataError(
+            f"{name}: too short for window {window}: the training part has {split_time} points "
+            f"and needs more than {window} (raise series.split_time or lower window.window)"
+        )
+
+
+def period_of(spec: SyntheticSeries | CsvSeries) -> int | None:
+    """The season length used by the seasonal baselines, if the series has one."""
+    return spec.period

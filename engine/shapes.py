@@ -1,0 +1,309 @@
+"""Shape and parameter inference for a model spec, without TensorFlow, plus problems and their fixes.
+
+The UI shows this before TensorFlow has loaded, and tests hold it equal to what Keras builds. Shapes are
+tuples with ``None`` for unknown sizes: ``(batch, steps, features)`` for sequences and
+``(batch, features)`` for one vector per window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from engine.specs import (
+    GRU,
+    LAYER_KINDS,
+    LSTM,
+    Bidirectional,
+    Conv1D,
+    Dense,
+    Dropout,
+    ExpandDims,
+    ModelSpec,
+    Recurrent,
+    Scale,
+    SimpleRNN,
+    check,
+    is_recurrent,
+    layer_label,
+    returns_sequences,
+)
+
+Shape = tuple[int | None, ...]
+
+SEQ2VEC = "sequence-to-vector"
+SEQ2SEQ = "sequence-to-sequence"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change that resolves a problem: ``action`` on the layer at ``index`` (0-based)."""
+
+    action: str  # set_return_sequences | insert_expand_dims | remove_layer | append_dense
+    index: int
+    description: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a stack cannot work (or a field is bad), naming the layer, and the fix where one exists."""
+
+    message: str
+    index: int | None = None
+    fix: Fix | None = None
+
+    def __str__(self) -> str:
+        return self.message + (f" Fix: {self.fix.description}." if self.fix else "")
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    index: int
+    kind: str
+    label: str
+    input_shape: Shape | None
+    output_shape: Shape | None
+    params: int | None
+
+
+@dataclass(frozen=True)
+class ShapeReport:
+    layers: tuple[LayerShape, ...]
+    problems: tuple[Problem, ...]
+    input_shape: Shape
+    output_shape: Shape | None
+    total_params: int | None
+    mode: str | None  # SEQ2VEC, SEQ2SEQ, or None when the stack cannot work
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def fmt_shape(shape: Shape | None) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
+
+
+def _name(index: int, layer: Any, first: bool = False) -> str:
+    return f"{'Layer' if first else 'layer'} {index + 1} ({layer_label(layer)})"
+
+
+def _recurrent_params(layer: Recurrent, features: int) -> int:
+    u = layer.units
+    if isinstance(layer, SimpleRNN):
+        return u * (features + u + 1)
+    if isinstance(layer, LSTM):
+        return 4 * u * (features + u + 1)
+    if isinstance(layer, GRU):  # Keras 3 default reset_after=True: two bias vectors
+        return 3 * u * (features + u + 2)
+    raise TypeError(type(layer).__name__)
+
+
+def _conv_steps(steps: int | None, layer: Conv1D) -> int | None:
+    if steps is None:
+        return None
+    if layer.padding == "valid":
+        return (steps - layer.kernel_size) // layer.strides + 1
+    return -(-steps // layer.strides)
+
+
+def infer(
+    model: ModelSpec,
+    batch: int | None = None,
+    steps: int | None = None,
+    features: int | None = None,
+) -> ShapeReport:
+    """Infers every layer's output shape and parameter count.
+
+    The input is ``(batch, steps)`` windows of values, or ``(batch, steps, features)`` when
+    ``features`` is given (as in the lecture's example of a (4, 30, 1) input).
+    """
+    problems: list[Problem] = []
+    input_shape: Shape = (batch, steps) if features is None else (batch, steps, features)
+    rows: list[LayerShape] = []
+    if not model.layers:
+        problems.append(Problem("The model has no layers. Add at least one, e.g. Dense 1."))
+        return ShapeReport((), tuple(problems), input_shape, None, None, None)
+    for fp in check(model, "model"):
+        index = int(fp.path.split("[")[1].split("]")[0]) if "[" in fp.path else None
+        problems.append(Problem(f"{fp.path} = {fp.value!r} is not allowed: {fp.allowed}.", index))
+    fields_ok = not problems
+
+    shape: Shape | None = input_shape
+    last_recurrent: int | None = None  # index of the latest recurrent layer seen
+    for i, layer in enumerate(model.layers):
+        kind = getattr(layer, "kind", None)
+        if kind not in LAYER_KINDS or not isinstance(layer, LAYER_KINDS[kind]):
+            allowed = ", ".join(LAYER_KINDS)
+            problems.append(Problem(f"Layer {i + 1} is of unknown kind {kind!r}; allowed: {allowed}.", i))
+            rows.append(LayerShape(i, str(kind), str(kind), shape, None, None))
+            shape = None
+            continue
+        out, params = _step(i, layer, shape, last_recurrent, problems, model, fields_ok)
+        rows.append(LayerShape(i, kind, layer_label(layer), shape, out, params))
+        if is_recurrent(layer):
+            last_recurrent = i
+        shape = out
+
+    mode = None
+    if shape is not None:
+        if len(shape) == 2:
+            mode = SEQ2VEC
+        elif len(shape) == 3:
+            mode = SEQ2SEQ
+        if shape[-1] is not None and shape[-1] != 1 and not problems:
+            problems.append(
+                Problem(
+                    f"The model ends with {shape[-1]} values per prediction, but a forecast is one "
+                    "value.",
+                    len(model.layers),
+                    Fix("append_dense", len(model.layers), "add Dense 1 at the end"),
+                )
+            )
+    params = [r.params for r in rows]
+    total = sum(p for p in params if p is not None) if None not in params else None
+    return ShapeReport(
+        tuple(rows), tuple(problems), input_shape, shape, total, mode if not problems else None
+    )
+
+
+def _step(
+    i: int,
+    layer: Any,
+    shape: Shape | None,
+    last_recurrent: int | None,
+    problems: list[Problem],
+    model: ModelSpec,
+    fields_ok: bool,
+) -> tuple[Shape | None, int | None]:
+    """One layer: its output shape and parameters, appending any problem it causes."""
+    if shape is None:
+        return None, None
+    if isinstance(layer, ExpandDims):
+        if len(shape) != 2:
+            problems.append(
+                Problem(
+                    f"{_name(i, layer, first=True)} receives {fmt_shape(shape)}, which already has "
+                    "a feature axis; ExpandDims belongs first, on (batch, steps).",
+                    i,
+                    Fix("remove_layer", i, f"remove layer {i + 1}"),
+                )
+            )
+            return shape, 0
+        return (*shape, 1), 0
+    if isinstance(layer, Bidirectional) and not isinstance(layer.layer, Recurrent):
+        inner = getattr(layer.layer, "kind", type(layer.layer).__name__)
+        problems.append(
+            Problem(
+                f"Layer {i + 1} wraps {inner!r} in Bidirectional, which only wraps SimpleRNN, LSTM "
+                "or GRU.",
+                i,
+            )
+        )
+        return None, None
+    if is_recurrent(layer) or isinstance(layer, Conv1D):
+        if len(shape) == 2:
+            _report_flat_input(i, layer, shape, last_recurrent, problems, model)
+            shape = (shape[0], None, shape[1])  # carry on as if fixed, to report what follows
+        if not fields_ok:
+            return None, None
+        batch, steps, features = shape
+        if isinstance(layer, Conv1D):
+            out_steps = _conv_steps(steps, layer)
+            if out_steps is not None and out_steps < 1:
+                problems.append(
+                    Problem(
+                        f"{_name(i, layer, first=True)} needs at least {layer.kernel_size} steps "
+                        f"with 'valid' padding but receives {steps}.",
+                        i,
+                    )
+                )
+                return None, None
+            params = layer.kernel_size * features * layer.filters + layer.filters
+            return (batch, out_steps, layer.filters), params
+        inner = layer.layer if isinstance(layer, Bidirectional) else layer
+        params = _recurrent_params(inner, features)
+        units = inner.units
+        if isinstance(layer, Bidirectional):
+            params *= 2
+            units = units * 2 if layer.merge_mode == "concat" else units
+        out = (batch, steps, units) if inner.return_sequences else (batch, units)
+        return out, params
+    if not fields_ok:
+        return None, None
+    if isinstance(layer, Dense):
+        return (*shape[:-1], layer.units), shape[-1] * layer.units + layer.units
+    if isinstance(layer, (Dropout, Scale)):
+        return shape, 0
+    raise TypeError(type(layer).__name__)
+
+
+def _report_flat_input(
+    i: int,
+    layer: Any,
+    shape: Shape,
+    last_recurrent: int | None,
+    problems: list[Problem],
+    model: ModelSpec,
+) -> None:
+    what = "A recurrent layer" if is_recurrent(layer) else "A Conv1D layer"
+    need = f"{what} needs (batch, steps, features)"
+    if last_recurrent is not None and not returns_sequences(model.layers[last_recurrent]):
+        earlier = model.layers[last_recurrent]
+        problems.append(
+            Problem(
+                f"{_name(i, layer, first=True)} receives {fmt_shape(shape)}: one vector per "
+                f"window, not a sequence, because {_name(last_recurrent, earlier)} does not return "
+                f"sequences. {need}.",
+                i,
+                Fix(
+                    "set_return_sequences",
+                    last_recurrent,
+                    f"set return_sequences on layer {last_recurrent + 1}",
+                ),
+            )
+        )
+    else:
+        problems.append(
+            Problem(
+                f"{_name(i, layer, first=True)} receives {fmt_shape(shape)}: plain values with no "
+                f"feature axis. {need}.",
+                i,
+                Fix("insert_expand_dims", 0, "insert ExpandDims as layer 1"),
+            )
+        )
+
+
+def apply_fix(model: ModelSpec, fix: Fix) -> ModelSpec:
+    """Returns the model with one fix applied."""
+    layers = list(model.layers)
+    if fix.action == "set_return_sequences":
+        layer = layers[fix.index]
+        if isinstance(layer, Bidirectional):
+            layers[fix.index] = dataclasses.replace(
+                layer, layer=dataclasses.replace(layer.layer, return_sequences=True)
+            )
+        else:
+            layers[fix.index] = dataclasses.replace(layer, return_sequences=True)
+    elif fix.action == "insert_expand_dims":
+        layers.insert(fix.index, ExpandDims())
+    elif fix.action == "remove_layer":
+        del layers[fix.index]
+    elif fix.action == "append_dense":
+        layers.append(Dense(units=1))
+    else:
+        raise ValueError(f"unknown fix {fix.action!r}")
+    return ModelSpec(tuple(layers))
+
+
+def apply_fixes(model: ModelSpec, batch: int | None = None, steps: int | None = None) -> ModelSpec:
+    """Applies fixes one at a time (re-inferring after each) until none is left to apply."""
+    for _ in range(4 * len(model.layers) + 4):
+        fixes = [p.fix for p in infer(model, batch, steps).problems if p.fix]
+        if not fixes:
+            break
+        model = apply_fix(model, fixes[0])
+    return model

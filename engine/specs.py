@@ -1,0 +1,349 @@
+"""The plain, immutable description of an experiment: series + windows + model + training.
+
+Specs are frozen dataclasses. Each field carries its allowed range or choices in its metadata, so one
+generic checker (``check``) and one generic reader (``engine.config``) give every bad value the same
+clear message — for TOML files, presets and fields edited in the TUI alike. Nothing here imports
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any, ClassVar
+
+from engine.errors import ConfigError, FieldProblem
+
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "elu", "selu", "gelu", "swish", "softplus")
+PADDINGS = ("valid", "same", "causal")
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+OPTIMIZERS = ("sgd", "adam")
+LOSSES = ("huber", "mse", "mae")
+
+
+def spec_field(
+    default: Any,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    choices: tuple[Any, ...] | None = None,
+    optional: bool = False,
+    help: str = "",
+) -> Any:
+    """A dataclass field whose metadata says what values are allowed (read by ``check``)."""
+    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices, "optional": optional}
+    meta["help"] = help
+    return field(default=default, metadata=meta)
+
+
+def describe_allowed(meta: dict[str, Any], kind: type) -> str:
+    """Human wording of a field's allowed values, e.g. 'a whole number from 1 to 4096'."""
+    if meta.get("choices"):
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    noun = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}.get(
+        kind, kind.__name__
+    )
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None and hi is not None:
+        return f"{noun} from {lo:g} to {hi:g}" + (f" (above {lo:g})" if meta.get("lo_open") else "")
+    if lo is not None:
+        return f"{noun} {'above' if meta.get('lo_open') else 'of at least'} {lo:g}"
+    if hi is not None:
+        return f"{noun} of at most {hi:g}"
+    return noun
+
+
+def field_type(spec_cls: type, name: str) -> type:
+    """The plain Python type (int, float, bool, str) a spec field holds; annotations are strings."""
+    annotation = {f.name: f.type for f in fields(spec_cls)}[name]
+    text = str(annotation).replace(" | None", "")
+    return {"int": int, "float": float, "bool": bool, "str": str}.get(text, object)
+
+
+def check_value(spec_cls: type, name: str, value: Any, path: str) -> FieldProblem | None:
+    """Checks one value against a field's type and range; returns the problem or None."""
+    meta = {f.name: f.metadata for f in fields(spec_cls)}[name]
+    kind = field_type(spec_cls, name)
+    allowed = describe_allowed(meta, kind)
+    if value is None:
+        return None if meta.get("optional") else FieldProblem(path, value, allowed)
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif kind is str:
+        ok = isinstance(value, str)
+    else:
+        ok = True
+    if not ok:
+        return FieldProblem(path, value, allowed)
+    if meta.get("choices") and value not in meta["choices"]:
+        return FieldProblem(path, value, allowed)
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
+        return FieldProblem(path, value, allowed)
+    if hi is not None and value > hi:
+        return FieldProblem(path, value, allowed)
+    return None
+
+
+def check(spec: Any, path: str = "") -> list[FieldProblem]:
+    """Every out-of-range field of a spec (recursing into nested specs), with key paths."""
+    problems: list[FieldProblem] = []
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        sub = f"{path}.{f.name}" if path else f.name
+        if is_dataclass(value):
+            problems += check(value, sub)
+        elif isinstance(value, tuple) and value and is_dataclass(value[0]):
+            for i, item in enumerate(value):
+                problems += check(item, f"{sub}[{i}]")
+        elif f.metadata:
+            problem = check_value(type(spec), f.name, value, sub)
+            if problem:
+                problems.append(problem)
+    problems += spec.extra_problems(path) if hasattr(spec, "extra_problems") else []
+    return problems
+
+
+def require_valid(spec: Any, source: str | None = None) -> Any:
+    """Returns the spec, or raises ConfigError listing every bad field."""
+    problems = check(spec)
+    if problems:
+        raise ConfigError(problems, source)
+    return spec
+
+
+def field_default(spec_cls: type, name: str) -> Any:
+    f = {f.name: f for f in fields(spec_cls)}[name]
+    return f.default if f.default is not MISSING else None
+
+
+# --- series -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyntheticSeries:
+    """The course's series: baseline + trend + seasonality + Gaussian noise (defaults = the course)."""
+
+    source: ClassVar[str] = "synthetic"
+    length: int = spec_field(1461, lo=10, hi=1_000_000, help="points (time 0..length-1)")
+    baseline: float = spec_field(10.0, lo=-1e9, hi=1e9)
+    slope: float = spec_field(0.05, lo=-1e6, hi=1e6, help="trend per time step")
+    period: int = spec_field(365, lo=2, hi=1_000_000, help="time steps per season")
+    amplitude: float = spec_field(40.0, lo=-1e9, hi=1e9)
+    phase: float = spec_field(0.0, lo=-1e6, hi=1e6, help="time steps added before the modulo")
+    noise_level: float = spec_field(5.0, lo=0.0, hi=1e9, help="std of the Gaussian noise")
+    seed: int = spec_field(42, lo=0, hi=2**32 - 1, help="noise seed")
+    split_time: int = spec_field(1000, lo=1, hi=1_000_000, help="first validation time step")
+
+    def extra_problems(self, path: str) -> list[FieldProblem]:
+        if self.split_time >= self.length:
+            p = f"{path}.split_time" if path else "split_time"
+            return [FieldProblem(p, self.split_time, f"less than series.length ({self.length})")]
+        return []
+
+
+@dataclass(frozen=True)
+class CsvSeries:
+    """A column of a CSV file; ``column`` is a header name or a 0-based index (as text or int)."""
+
+    source: ClassVar[str] = "csv"
+    path: str = spec_field("", help="CSV file")
+    column: str = spec_field("1", help="header name or 0-based index")
+    header: bool = spec_field(True, help="the first row holds column names")
+    date_column: str | None = spec_field(None, optional=True, help="column kept as time labels")
+    split_time: int = spec_field(1000, lo=1, hi=100_000_000, help="first validation row")
+    period: int | None = spec_field(
+        None, lo=2, hi=100_000_000, optional=True, help="season length, for seasonal baselines"
+    )
+
+    def extra_problems(self, path: str) -> list[FieldProblem]:
+        if not self.path.strip():
+            p = f"{path}.path" if path else "path"
+            return [FieldProblem(p, self.path, "the path of a CSV file")]
+        return []
+
+
+SeriesSpec = SyntheticSeries | CsvSeries
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """How the series is cut into training windows (course: 20, 32, 1000)."""
+
+    window: int = spec_field(20, lo=1, hi=10_000, help="input steps per window")
+    batch_size: int = spec_field(32, lo=1, hi=65_536)
+    shuffle_buffer: int = spec_field(1000, lo=1, hi=10_000_000)
+
+
+# --- layers -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpandDims:
+    """Adds the feature axis: (batch, steps) -> (batch, steps, 1). The course's first Lambda."""
+
+    kind: ClassVar[str] = "expand_dims"
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """Shared fields of SimpleRNN, LSTM and GRU."""
+
+    kind: ClassVar[str] = "recurrent"
+    units: int = spec_field(40, lo=1, hi=4096)
+    activation: str = spec_field("tanh", choices=ACTIVATIONS)
+    return_sequences: bool = spec_field(False)
+
+
+@dataclass(frozen=True)
+class SimpleRNN(Recurrent):
+    kind: ClassVar[str] = "simple_rnn"
+
+
+@dataclass(frozen=True)
+class LSTM(Recurrent):
+    kind: ClassVar[str] = "lstm"
+
+
+@dataclass(frozen=True)
+class GRU(Recurrent):
+    kind: ClassVar[str] = "gru"
+
+
+@dataclass(frozen=True)
+class Conv1D:
+    kind: ClassVar[str] = "conv1d"
+    filters: int = spec_field(64, lo=1, hi=4096)
+    kernel_size: int = spec_field(3, lo=1, hi=1024)
+    strides: int = spec_field(1, lo=1, hi=1024)
+    padding: str = spec_field("causal", choices=PADDINGS)
+    activation: str = spec_field("relu", choices=ACTIVATIONS)
+
+
+@dataclass(frozen=True)
+class Dense:
+    kind: ClassVar[str] = "dense"
+    units: int = spec_field(1, lo=1, hi=65_536)
+    activation: str = spec_field("linear", choices=ACTIVATIONS)
+
+
+@dataclass(frozen=True)
+class Dropout:
+    kind: ClassVar[str] = "dropout"
+    rate: float = spec_field(0.2, lo=0.0, hi=0.95)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Multiplies the output by a constant (the course's ×100 Lambda), so tanh outputs reach ~100."""
+
+    kind: ClassVar[str] = "scale"
+    factor: float = spec_field(100.0, lo=-1e9, hi=1e9)
+
+
+@dataclass(frozen=True)
+class Bidirectional:
+    """Runs the wrapped recurrent layer forwards and backwards; 'concat' doubles its features."""
+
+    kind: ClassVar[str] = "bidirectional"
+    layer: Any = field(default_factory=lambda: LSTM(units=32))
+    merge_mode: str = spec_field("concat", choices=MERGE_MODES)
+
+
+RECURRENT_KINDS = {cls.kind: cls for cls in (SimpleRNN, LSTM, GRU)}
+LAYER_KINDS: dict[str, type] = {
+    cls.kind: cls
+    for cls in (ExpandDims, SimpleRNN, LSTM, GRU, Bidirectional, Conv1D, Dense, Dropout, Scale)
+}
+LAYER_TITLES = {
+    "expand_dims": "ExpandDims",
+    "simple_rnn": "SimpleRNN",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "bidirectional": "Bidirectional",
+    "conv1d": "Conv1D",
+    "dense": "Dense",
+    "dropout": "Dropout",
+    "scale": "Scale",
+}
+
+
+def is_recurrent(layer: Any) -> bool:
+    """True for SimpleRNN/LSTM/GRU and for Bidirectional wrappers of them."""
+    if isinstance(layer, Bidirectional):
+        return isinstance(layer.layer, Recurrent)
+    return isinstance(layer, Recurrent)
+
+
+def returns_sequences(layer: Any) -> bool:
+    inner = layer.layer if isinstance(layer, Bidirectional) else layer
+    return bool(getattr(inner, "return_sequences", False))
+
+
+def layer_label(layer: Any) -> str:
+    """Short one-line label, e.g. 'Bidirectional(LSTM 32, seq)'."""
+    if isinstance(layer, Bidirectional):
+        return f"Bidirectional({layer_label(layer.layer)})"
+    title = LAYER_TITLES.get(getattr(layer, "kind", ""), type(layer).__name__)
+    if isinstance(layer, Recurrent):
+        seq = ", seq" if layer.return_sequences else ""
+        act = "" if layer.activation == "tanh" else f", {layer.activation}"
+        return f"{title} {layer.units}{act}{seq}"
+    if isinstance(layer, Conv1D):
+        return f"{title} {layer.filters} k{layer.kernel_size} s{layer.strides} {layer.padding}"
+    if isinstance(layer, Dense):
+        act = "" if layer.activation == "linear" else f", {layer.activation}"
+        return f"{title} {layer.units}{act}"
+    if isinstance(layer, Dropout):
+        return f"{title} {layer.rate:g}"
+    if isinstance(layer, Scale):
+        return f"{title} ×{layer.factor:g}"
+    return title
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """An ordered stack of layer specs; input is (batch, window) values."""
+
+    layers: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Optimizer, loss and schedule (course RNN: SGD 5e-6, momentum 0.9, Huber, 500 epochs)."""
+
+    optimizer: str = spec_field("sgd", choices=OPTIMIZERS)
+    learning_rate: float = spec_field(5e-6, lo=0.0, hi=10.0, lo_open=True)
+    momentum: float = spec_field(0.9, lo=0.0, hi=0.999, help="SGD only")
+    loss: str = spec_field("huber", choices=LOSSES)
+    epochs: int = spec_field(500, lo=1, hi=100_000)
+    seed: int = spec_field(51, lo=0, hi=2**31 - 1, help="seeds Python, numpy and TensorFlow")
+    validate: bool = spec_field(False, help="report validation loss/MAE every epoch")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Learning-rate sweep: lr = start * 10**(epoch / epochs_per_decade) (course: 1e-8, 20, 100)."""
+
+    start: float = spec_field(1e-8, lo=0.0, hi=1.0, lo_open=True)
+    epochs_per_decade: float = spec_field(20.0, lo=0.0, hi=1000.0, lo_open=True)
+    epochs: int = spec_field(100, lo=2, hi=10_000)
+    early_stop: bool = spec_field(True, help="stop once the loss passes 4x its best")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Everything needed to reproduce a run; round-trips through TOML (engine.config)."""
+
+    name: str = "untitled"
+    description: str = ""
+    series: Any = field(default_factory=SyntheticSeries)
+    window: WindowSpec = field(default_factory=WindowSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+    sweep: SweepSpec = field(default_factory=SweepSpec)

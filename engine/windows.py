@@ -1,0 +1,35 @@
+"""Windows cut from a series with numpy, identical to the course's tf.data ``windowed_dataset``.
+
+Made once as arrays (strided views copied to contiguous float32), so training can cache them instead
+of rebuilding a tf.data pipeline every epoch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def _windows(values: np.ndarray, size: int) -> np.ndarray:
+    values = np.asarray(values, dtype="float32")
+    if len(values) < size:
+        return np.empty((0, size), dtype="float32")
+    return np.ascontiguousarray(sliding_window_view(values, size))
+
+
+def seq2vec_windows(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features (n, window) and labels (n,): each window of ``window`` values and the next value."""
+    w = _windows(values, window + 1)
+    return w[:, :-1].copy(), w[:, -1].copy()
+
+
+def seq2seq_windows(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features (n, window) and labels (n, window): labels are the window shifted on by one step."""
+    w = _windows(values, window + 1)
+    return w[:, :-1].copy(), w[:, 1:].copy()
+
+
+def forecast_windows(values: np.ndarray, split_time: int, window: int) -> np.ndarray:
+    """The windows over ``series[split - window : -1]``: one per validation point (461 for the course)."""
+    return _windows(np.asarray(values)[split_time - window : -1], window)
+

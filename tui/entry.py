@@ -1,0 +1,17 @@
+"""The ``seqlab`` console script: a sub-command runs headless; otherwise the terminal app opens."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    from engine import cli
+
+    if args and (args[0].startswith("-") or args[0] in cli.command_names()):
+        return cli.main(args)
+    from tui.launch import launch
+
+    return launch(args[0] if args else None)
