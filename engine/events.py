@@ -106,3 +106,14 @@ def event_dict(event: Event) -> dict[str, Any]:
         if isinstance(value, tuple):
             data[key] = list(value)
     return {"event": EVENT_NAMES[type(event)], **data}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Inverse of ``event_dict`` (used where events cross a process boundary as JSON)."""
+    by_name = {name: cls for cls, name in EVENT_NAMES.items()}
+    payload = dict(data)
+    cls = by_name[payload.pop("event")]
+    for key, value in payload.items():
+        if isinstance(value, list):
+            payload[key] = tuple(value)
+    return cls(**payload)
