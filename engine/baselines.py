@@ -1,4 +1,4 @@
-"""The course's week 1 statistical forecasts of the validation period, as baselines for every run."""
+"""The course's week 1 statistical forecasts of the validation period: every run's baselines."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def baselines(series: Series, period: int | None) -> tuple[list[Baseline], list[
     half = SMOOTH_WINDOW // 2
     if period is None:
         skipped.append("seasonal baselines: the series has no period")
-    elif split - period - DIFF_WINDOW < 0 or split - period - half < 0:
+    elif split - period - DIFF_WINDOW < 0:
         skipped.append(
             f"seasonal baselines: need {period + DIFF_WINDOW} training points for period "
             f"{period}, have {split}"
@@ -65,6 +65,15 @@ def baselines(series: Series, period: int | None) -> tuple[list[Baseline], list[
         diff_ma = moving_average_forecast(diff, DIFF_WINDOW)[split - period - DIFF_WINDOW :]
         past = v[split - period : -period]
         made.append(("diff_past", "Seasonal diff + MA50 + past", past + diff_ma))
-        smooth = moving_average_forecast(v[split - period - half : len(v) - period + half], SMOOTH_WINDOW)
-        made.append(("diff_smooth", "Seasonal diff + MA50 + smoothed past", smooth + diff_ma))
+        if period < half:
+            # the centred window around t - period would reach past t - 1 (values not yet seen)
+            skipped.append(
+                f"smoothed seasonal baseline: needs a period of at least {half}, has {period}"
+            )
+        else:
+            # forecast(t) uses mean(v[t - period - half : t - period + half]), as the course does
+            smooth = moving_average_forecast(
+                v[split - period - half : len(v) - period + half], SMOOTH_WINDOW
+            )
+            made.append(("diff_smooth", "Seasonal diff + MA50 + smoothed past", smooth + diff_ma))
     return [Baseline(n, t, f, metrics(actual, f)) for n, t, f in made], skipped

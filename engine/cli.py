@@ -14,7 +14,7 @@ from engine import config
 from engine.baselines import baselines
 from engine.errors import SeqlabError
 from engine.presets import PRESETS, resolve
-from engine.series import load_series, period_of
+from engine.series import Series, load_series, period_of
 from engine.shapes import fmt_shape, infer
 
 EXIT_USAGE = 2
@@ -24,7 +24,26 @@ class CliError(SeqlabError):
     """A problem with what the user asked for; printed as one line, exit code 2."""
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] = frozenset()) -> str:
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a whole number of at least 1")
+    return value
+
+
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] = frozenset()
+) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
@@ -85,7 +104,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
         return 0
     print(f"{exp.name}: input {fmt_shape(report.input_shape)} (batch, steps)")
     rows = [
-        (str(r.index + 1), r.label, fmt_shape(r.output_shape), "?" if r.params is None else f"{r.params:,}")
+        (
+            str(r.index + 1),
+            r.label,
+            fmt_shape(r.output_shape),
+            "?" if r.params is None else f"{r.params:,}",
+        )
         for r in report.layers
     ]
     print(_table(("#", "layer", "output shape", "params"), rows, right={0, 3}))
@@ -98,6 +122,19 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _series_line(series: Series) -> str:
+    """One line that shows what was read: points, split, first and last values (with labels)."""
+
+    def point(i: int) -> str:
+        label = f" ({series.labels[i]})" if series.labels else ""
+        return f"{float(series.values[i]):g}{label}"
+
+    return (
+        f"{series.name}, {len(series)} points ({len(series.train)} train, "
+        f"{len(series.valid)} validation), first {point(0)}, last {point(-1)}"
+    )
+
+
 def cmd_baselines(args: argparse.Namespace) -> int:
     exp = resolve(args.experiment)
     series = load_series(exp.series, exp.window.window)
@@ -107,9 +144,16 @@ def cmd_baselines(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
         return 0
     print(f"{exp.name}: {len(series.valid)} validation points from t={series.split_time}")
+    print(f"series: {_series_line(series)}")
     rows = [
-        (b.name, b.title, f"{b.metrics['mae']:.4f}", f"{b.metrics['mse']:.4f}",
-         f"{b.metrics['rmse']:.4f}", f"{b.metrics['smape']:.2f}")
+        (
+            b.name,
+            b.title,
+            f"{b.metrics['mae']:.4f}",
+            f"{b.metrics['mse']:.4f}",
+            f"{b.metrics['rmse']:.4f}",
+            f"{b.metrics['smape']:.2f}",
+        )
         for b in made
     ]
     print(_table(("baseline", "method", "MAE", "MSE", "RMSE", "sMAPE%"), rows, right={2, 3, 4, 5}))
@@ -119,7 +163,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="seqlab",
         description="Forecast time series with recurrent networks. With no sub-command, or with "
         "an experiment file or preset name, opens the terminal app.",
@@ -134,13 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="preset name (see 'seqlab presets')")
     p.set_defaults(func=cmd_preset)
 
-    p = sub.add_parser("summary", help="layer shapes, parameter counts and problems (no TensorFlow)")
+    p = sub.add_parser(
+        "summary", help="layer shapes, parameter counts and problems (no TensorFlow)"
+    )
     p.add_argument("experiment", metavar="FILE_OR_PRESET")
-    p.add_argument("--batch", type=int, help="batch size to show (default: the experiment's)")
+    p.add_argument(
+        "--batch", type=_positive_int, help="batch size to show (default: the experiment's)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_summary)
 
-    p = sub.add_parser("baselines", help="the course's statistical baselines on the validation period")
+    p = sub.add_parser(
+        "baselines", help="the course's statistical baselines on the validation period"
+    )
     p.add_argument("experiment", metavar="FILE_OR_PRESET")
     p.add_argument("--json", action="store_true", help="print one JSON object keyed by baseline")
     p.set_defaults(func=cmd_baselines)
@@ -159,12 +209,13 @@ def command_names() -> set[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs one sub-command; returns its exit code (2 for any user error)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed as one line)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:
         parser.print_help()
         return 0
-    if args.command == "summary" and args.batch is not None and args.batch < 1:
-        parser.exit(EXIT_USAGE, f"seqlab summary: error: --batch = {args.batch}: a whole number of at least 1\n")
     try:
         return args.func(args)
     except SeqlabError as exc:

@@ -1,4 +1,4 @@
-"""Experiments to and from TOML, with errors that name the key path, the value and what is allowed."""
+"""Experiments to and from TOML; errors name the key path, the value and what is allowed."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from engine.specs import (
     SyntheticSeries,
     TrainSpec,
     WindowSpec,
-    check,
     check_value,
     field_type,
+    require_valid,
 )
 
 SERIES_SOURCES = {"synthetic": SyntheticSeries, "csv": CsvSeries}
@@ -56,7 +56,9 @@ def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
 
 def dumps(exp: Experiment) -> str:
     """The experiment as TOML text (what ``seqlab preset NAME`` prints)."""
-    header = f"# seqlab experiment: {exp.name}\n"
+    # a comment ends at a line break and may hold no control characters: keep it to one clean line
+    title = "".join(c if c.isprintable() else " " for c in exp.name)
+    header = f"# seqlab experiment: {title}\n"
     return header + tomli_w.dumps(experiment_to_dict(exp))
 
 
@@ -74,7 +76,9 @@ def _read_fields(
     for key in data:
         if key not in known and key not in skip:
             allowed = ", ".join(sorted(known | set(skip)))
-            problems.append(FieldProblem(f"{path}.{key}", data[key], f"unknown key; allowed: {allowed}"))
+            problems.append(
+                FieldProblem(f"{path}.{key}", data[key], f"unknown key; allowed: {allowed}")
+            )
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         if f.name not in data or not f.metadata:
@@ -83,7 +87,12 @@ def _read_fields(
         kind = field_type(cls, f.name)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if kind is str and cls is CsvSeries and isinstance(value, int) and not isinstance(value, bool):
+        if (
+            kind is str
+            and cls is CsvSeries
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        ):
             value = str(value)  # a column may be given as an index
         problem = check_value(cls, f.name, value, f"{path}.{f.name}")
         if problem:
@@ -98,7 +107,10 @@ def _read_layer(data: Any, path: str, problems: list[FieldProblem]) -> Any:
     if not isinstance(data, dict):
         problems.append(FieldProblem(path, data, "a table with a 'kind' key"))
         return None
-    kind = data.get("kind")
+    if "kind" not in data:
+        problems.append(FieldProblem(f"{path}.kind", None, f"missing; give one of {allowed}"))
+        return None
+    kind = data["kind"]
     if kind not in LAYER_KINDS:
         problems.append(FieldProblem(f"{path}.kind", kind, f"one of {allowed}"))
         return None
@@ -106,7 +118,9 @@ def _read_layer(data: Any, path: str, problems: list[FieldProblem]) -> Any:
     kwargs = _read_fields(cls, data, path, problems, skip=("kind",))
     if cls is Bidirectional:
         if "layer" not in data:
-            problems.append(FieldProblem(f"{path}.layer", None, "the wrapped layer, e.g. an LSTM"))
+            problems.append(
+                FieldProblem(f"{path}.layer", None, "missing; give the wrapped layer, e.g. an LSTM")
+            )
             return None
         inner = _read_layer(data["layer"], f"{path}.layer", problems)
         if inner is None:
@@ -135,7 +149,9 @@ def experiment_from_dict(data: Any, source: str | None = None) -> Experiment:
 
     series = data.get("series", {})
     src = series.get("source", "synthetic") if isinstance(series, dict) else None
-    if src not in SERIES_SOURCES:
+    if not isinstance(series, dict):
+        problems.append(FieldProblem("series", series, "a table of keys"))
+    elif src not in SERIES_SOURCES:
         problems.append(FieldProblem("series.source", src, "one of 'synthetic', 'csv'"))
     else:
         cls = SERIES_SOURCES[src]
@@ -151,7 +167,9 @@ def experiment_from_dict(data: Any, source: str | None = None) -> Experiment:
     else:
         for key in model:
             if key != "layers":
-                problems.append(FieldProblem(f"model.{key}", model[key], "unknown key; allowed: layers"))
+                problems.append(
+                    FieldProblem(f"model.{key}", model[key], "unknown key; allowed: layers")
+                )
         raw = model.get("layers", [])
         if not isinstance(raw, list):
             problems.append(FieldProblem("model.layers", raw, "a list of layer tables"))
@@ -161,11 +179,8 @@ def experiment_from_dict(data: Any, source: str | None = None) -> Experiment:
 
     if problems:
         raise ConfigError(problems, source)
-    exp = Experiment(**kwargs)
-    cross = [p for p in check(exp) if p not in problems]
-    if cross:
-        raise ConfigError(cross, source)
-    return exp
+    # every value is valid on its own; this catches the ones that conflict (split_time >= length)
+    return require_valid(Experiment(**kwargs), source)
 
 
 def loads(text: str, source: str | None = None) -> Experiment:
@@ -177,7 +192,7 @@ def loads(text: str, source: str | None = None) -> Experiment:
 
 
 def load(path: str | Path) -> Experiment:
-    """Reads an experiment file; a missing or unreadable file is a ConfigError too."""
+    """Reads an experiment file; a missing or unreadable file is a SeqlabError with one message."""
     p = Path(path).expanduser()
     try:
         text = p.read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ class SeqlabError(Exception):
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """One bad value: where it is (a key path such as ``model.layers[2].units``), what it is, what is allowed."""
+    """One bad value: its key path (e.g. ``model.layers[2].units``), the value, what is allowed."""
 
     path: str
     value: object

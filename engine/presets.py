@@ -11,8 +11,8 @@ from engine.specs import (
     Bidirectional,
     Conv1D,
     Dense,
-    Experiment,
     ExpandDims,
+    Experiment,
     ModelSpec,
     Scale,
     SimpleRNN,
@@ -37,8 +37,8 @@ def _lstm_preset(n: int) -> Experiment:
     return Experiment(
         name=f"course-lstm-{n}",
         description=(
-            f"Week 3: Bidirectional LSTM(32) x{n}, MSE, SGD 1e-6 momentum 0.9, batch 32, 100 epochs. "
-            f"Course slides report validation MAE {_LSTM_MAE[n]} (naive baseline 5.94)."
+            f"Week 3: Bidirectional LSTM(32) x{n}, MSE, SGD 1e-6 momentum 0.9, batch 32, "
+            f"100 epochs. Course slides report validation MAE {_LSTM_MAE[n]} (naive baseline 5.94)."
         ),
         series=SyntheticSeries(),
         window=WindowSpec(window=20, batch_size=32, shuffle_buffer=1000),
@@ -65,7 +65,9 @@ PRESETS: dict[str, Experiment] = {
                 Scale(factor=100.0),
             )
         ),
-        train=TrainSpec(optimizer="sgd", learning_rate=5e-6, momentum=0.9, loss="huber", epochs=500),
+        train=TrainSpec(
+            optimizer="sgd", learning_rate=5e-6, momentum=0.9, loss="huber", epochs=500
+        ),
     ),
     "course-lstm-1": _lstm_preset(1),
     "course-lstm-2": _lstm_preset(2),
@@ -89,7 +91,9 @@ PRESETS: dict[str, Experiment] = {
                 Scale(factor=400.0),
             )
         ),
-        train=TrainSpec(optimizer="sgd", learning_rate=1e-7, momentum=0.9, loss="huber", epochs=500),
+        train=TrainSpec(
+            optimizer="sgd", learning_rate=1e-7, momentum=0.9, loss="huber", epochs=500
+        ),
     ),
     "quiz-q8": Experiment(
         name="quiz-q8",
@@ -125,7 +129,11 @@ def resolve(file_or_preset: str) -> Experiment:
     """A preset name, or the path of an experiment TOML file."""
     if file_or_preset in PRESETS:
         return PRESETS[file_or_preset]
-    if file_or_preset.endswith(".toml") or os.sep in file_or_preset or os.path.exists(file_or_preset):
+    if (
+        file_or_preset.endswith(".toml")
+        or os.sep in file_or_preset
+        or os.path.exists(file_or_preset)
+    ):
         return config.load(file_or_preset)
     allowed = "a preset (" + ", ".join(PRESETS) + ") or an experiment .toml file"
     raise ConfigError([FieldProblem("experiment", file_or_preset, allowed)])

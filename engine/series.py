@@ -1,4 +1,4 @@
-"""Series: the course's synthetic generator, CSV import, and the train/validation split (numpy only)."""
+"""Series: the course's synthetic generator, CSV import and the train/validation split (numpy)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import numpy as np
 
 from engine.errors import DataError
 from engine.specs import CsvSeries, SyntheticSeries
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # series are float32, as in the course
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,43 +54,61 @@ def synthetic_values(spec: SyntheticSeries) -> np.ndarray:
     return (values + noise).astype("float32")
 
 
-def _column_index(name_or_index: str, header: list[str] | None, path: str) -> int:
+def _column_index(name_or_index: str, header: list[str] | None, width: int, path: str) -> int:
+    """The 0-based index of a column given by header name or index; ``width``: cells in row 1."""
     if header is not None and name_or_index in header:
         return header.index(name_or_index)
     text = str(name_or_index).strip()
     if text.lstrip("-").isdigit():
         index = int(text)
-        width = len(header) if header is not None else None
-        if index < 0 or (width is not None and index >= width):
-            raise DataError(f"{path}: column {index} does not exist (the file has {width} columns)")
+        if index < 0 or index >= width:
+            raise DataError(
+                f"{path}: column {index} does not exist: the first row has {width} columns, "
+                f"numbered 0 to {width - 1}"
+            )
         return index
-    names = ", ".join(repr(h) for h in header) if header else "none (no header row)"
+    if header is None:
+        raise DataError(
+            f"{path}: unknown column {name_or_index!r}; the file has no header row, so give a "
+            f"column index from 0 to {width - 1}"
+        )
+    names = ", ".join(repr(h) for h in header)
     raise DataError(f"{path}: unknown column {name_or_index!r}; columns are {names}")
 
 
 def read_csv(spec: CsvSeries) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """Reads the chosen column (and date labels) of a CSV file; every bad cell names its line."""
     path = spec.path
+    numbered: list[
+        tuple[int, list[str]]
+    ] = []  # (first line of the row, cells), blank rows left out
     try:
         with open(Path(path).expanduser(), newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+            reader = csv.reader(handle)
+            line = 1
+            for row in reader:
+                if any(c.strip() for c in row):
+                    numbered.append((line, row))
+                line = reader.line_num + 1  # a quoted cell may span lines
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a folder, not a CSV file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the file ({exc})") from None
-    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {line}: not readable as CSV ({exc})") from None
     if not numbered:
         raise DataError(f"{path}: the file is empty")
     header = [c.strip() for c in numbered[0][1]] if spec.header else None
     body = numbered[1:] if spec.header else numbered
     if not body:
         raise DataError(f"{path}: the file has a header row but no data rows")
-    col = _column_index(spec.column, header, path)
+    width = len(numbered[0][1])
+    col = _column_index(spec.column, header, width, path)
     date_col = None
     if spec.date_column not in (None, ""):
-        date_col = _column_index(spec.date_column, header, path)
+        date_col = _column_index(spec.date_column, header, width, path)
     col_name = repr(header[col]) if header else str(col)
     values = np.empty(len(body), dtype="float32")
     labels: list[str] = []
@@ -102,8 +122,11 @@ def read_csv(spec: CsvSeries) -> tuple[np.ndarray, tuple[str, ...] | None]:
             raise DataError(
                 f"{path}: line {line}: column {col_name} holds {cell!r}, not a number"
             ) from None
-        if not np.isfinite(value):
-            raise DataError(f"{path}: line {line}: column {col_name} holds {cell!r}, not finite")
+        if not abs(value) <= FLOAT32_MAX:  # also catches nan and inf
+            raise DataError(
+                f"{path}: line {line}: column {col_name} holds {cell!r}; allowed: a finite number "
+                f"of magnitude at most {FLOAT32_MAX:.4g}"
+            )
         values[i] = value
         if date_col is not None:
             labels.append(row[date_col].strip() if date_col < len(row) else "")
@@ -111,7 +134,7 @@ def read_csv(spec: CsvSeries) -> tuple[np.ndarray, tuple[str, ...] | None]:
 
 
 def load_series(spec: SyntheticSeries | CsvSeries, window: int | None = None) -> Series:
-    """Builds the series a spec describes and checks it is long enough for the split (and window)."""
+    """Builds the series a spec describes; checks it is long enough for the split (and window)."""
     if isinstance(spec, SyntheticSeries):
         values, labels, name = synthetic_values(spec), None, "synthetic"
     else:

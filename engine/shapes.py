@@ -1,8 +1,8 @@
-"""Shape and parameter inference for a model spec, without TensorFlow, plus problems and their fixes.
+"""Shape and parameter inference for a model spec without TensorFlow, plus problems and fixes.
 
-The UI shows this before TensorFlow has loaded, and tests hold it equal to what Keras builds. Shapes are
-tuples with ``None`` for unknown sizes: ``(batch, steps, features)`` for sequences and
-``(batch, features)`` for one vector per window.
+The UI shows this before TensorFlow has loaded, and tests hold it equal to what Keras builds.
+Shapes are tuples with ``None`` for unknown sizes: ``(batch, steps, features)`` for sequences
+and ``(batch, features)`` for one vector per window.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Fix:
 
 @dataclass(frozen=True)
 class Problem:
-    """Why a stack cannot work (or a field is bad), naming the layer, and the fix where one exists."""
+    """Why a stack cannot work (or a field is bad), naming the layer, and the fix if one exists."""
 
     message: str
     index: int | None = None
@@ -91,7 +91,9 @@ def _name(index: int, layer: Any, first: bool = False) -> str:
     return f"{'Layer' if first else 'layer'} {index + 1} ({layer_label(layer)})"
 
 
-def _recurrent_params(layer: Recurrent, features: int) -> int:
+def _recurrent_params(layer: Recurrent, features: int | None) -> int | None:
+    if features is None:
+        return None
     u = layer.units
     if isinstance(layer, SimpleRNN):
         return u * (features + u + 1)
@@ -129,16 +131,21 @@ def infer(
         return ShapeReport((), tuple(problems), input_shape, None, None, None)
     for fp in check(model, "model"):
         index = int(fp.path.split("[")[1].split("]")[0]) if "[" in fp.path else None
-        problems.append(Problem(f"{fp.path} = {fp.value!r} is not allowed: {fp.allowed}.", index))
+        where = "" if index is None else f"{_name(index, model.layers[index], first=True)}: "
+        problems.append(
+            Problem(f"{where}{fp.path} = {fp.value!r} is not allowed: {fp.allowed}.", index)
+        )
     fields_ok = not problems
 
     shape: Shape | None = input_shape
     last_recurrent: int | None = None  # index of the latest recurrent layer seen
     for i, layer in enumerate(model.layers):
-        kind = getattr(layer, "kind", None)
+        kind = getattr(layer, "kind", type(layer).__name__)
         if kind not in LAYER_KINDS or not isinstance(layer, LAYER_KINDS[kind]):
             allowed = ", ".join(LAYER_KINDS)
-            problems.append(Problem(f"Layer {i + 1} is of unknown kind {kind!r}; allowed: {allowed}.", i))
+            problems.append(
+                Problem(f"Layer {i + 1} is of unknown kind {kind!r}; allowed: {allowed}.", i)
+            )
             rows.append(LayerShape(i, str(kind), str(kind), shape, None, None))
             shape = None
             continue
@@ -161,6 +168,16 @@ def infer(
                     "value.",
                     len(model.layers),
                     Fix("append_dense", len(model.layers), "add Dense 1 at the end"),
+                )
+            )
+        if mode == SEQ2SEQ and None not in (steps, shape[1]) and shape[1] != steps:
+            # sequence-to-sequence labels are the window shifted by one: one label per input step
+            problems.append(
+                Problem(
+                    f"The model outputs {shape[1]} steps per window but sequence-to-sequence "
+                    f"labels have {steps}, one per input step. Use strides 1, and 'same' or "
+                    "'causal' padding, in Conv1D layers.",
+                    None,
                 )
             )
     params = [r.params for r in rows]
@@ -206,8 +223,8 @@ def _step(
         return None, None
     if is_recurrent(layer) or isinstance(layer, Conv1D):
         if len(shape) == 2:
-            _report_flat_input(i, layer, shape, last_recurrent, problems, model)
-            shape = (shape[0], None, shape[1])  # carry on as if fixed, to report what follows
+            # carry on as if fixed, to report what follows
+            shape = _report_flat_input(i, layer, shape, last_recurrent, problems, model)
         if not fields_ok:
             return None, None
         batch, steps, features = shape
@@ -222,19 +239,32 @@ def _step(
                     )
                 )
                 return None, None
-            params = layer.kernel_size * features * layer.filters + layer.filters
+            params = None
+            if features is not None:
+                params = layer.kernel_size * features * layer.filters + layer.filters
             return (batch, out_steps, layer.filters), params
         inner = layer.layer if isinstance(layer, Bidirectional) else layer
         params = _recurrent_params(inner, features)
         units = inner.units
         if isinstance(layer, Bidirectional):
-            params *= 2
+            params = None if params is None else 2 * params
             units = units * 2 if layer.merge_mode == "concat" else units
         out = (batch, steps, units) if inner.return_sequences else (batch, units)
         return out, params
     if not fields_ok:
         return None, None
     if isinstance(layer, Dense):
+        if shape[-1] is None:
+            # Only reachable on raw windows of unknown length: Keras cannot build this either.
+            problems.append(
+                Problem(
+                    f"{_name(i, layer, first=True)} receives {fmt_shape(shape)}: a Dense layer "
+                    "needs a known number of features, and on raw windows that is the window "
+                    "length, which is unknown here. Give the window length.",
+                    i,
+                )
+            )
+            return None, None
         return (*shape[:-1], layer.units), shape[-1] * layer.units + layer.units
     if isinstance(layer, (Dropout, Scale)):
         return shape, 0
@@ -248,7 +278,8 @@ def _report_flat_input(
     last_recurrent: int | None,
     problems: list[Problem],
     model: ModelSpec,
-) -> None:
+) -> Shape:
+    """Reports a 2-D input to a layer that needs sequences; returns the input the fix gives it."""
     what = "A recurrent layer" if is_recurrent(layer) else "A Conv1D layer"
     need = f"{what} needs (batch, steps, features)"
     if last_recurrent is not None and not returns_sequences(model.layers[last_recurrent]):
@@ -266,15 +297,16 @@ def _report_flat_input(
                 ),
             )
         )
-    else:
-        problems.append(
-            Problem(
-                f"{_name(i, layer, first=True)} receives {fmt_shape(shape)}: plain values with no "
-                f"feature axis. {need}.",
-                i,
-                Fix("insert_expand_dims", 0, "insert ExpandDims as layer 1"),
-            )
+        return (shape[0], None, shape[1])  # the earlier layer's outputs, at every step
+    problems.append(
+        Problem(
+            f"{_name(i, layer, first=True)} receives {fmt_shape(shape)}: plain values with no "
+            f"feature axis. {need}.",
+            i,
+            Fix("insert_expand_dims", 0, "insert ExpandDims as layer 1"),
         )
+    )
+    return (*shape, 1)
 
 
 def apply_fix(model: ModelSpec, fix: Fix) -> ModelSpec:

@@ -1,9 +1,9 @@
 """The plain, immutable description of an experiment: series + windows + model + training.
 
-Specs are frozen dataclasses. Each field carries its allowed range or choices in its metadata, so one
-generic checker (``check``) and one generic reader (``engine.config``) give every bad value the same
-clear message — for TOML files, presets and fields edited in the TUI alike. Nothing here imports
-TensorFlow.
+Specs are frozen dataclasses. Each field carries its allowed range or choices in its metadata, so
+one generic checker (``check``) and one generic reader (``engine.config``) give every bad value the
+same clear message — for TOML files, presets and fields edited in the TUI alike. Nothing here
+imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -37,6 +37,13 @@ def spec_field(
     return field(default=default, metadata=meta)
 
 
+def _fmt(number: float) -> str:
+    """1000000 -> '1,000,000'; 1e-08 -> '1e-08'."""
+    if float(number).is_integer() and abs(number) < 1e15:
+        return f"{int(number):,}"
+    return f"{number:g}"
+
+
 def describe_allowed(meta: dict[str, Any], kind: type) -> str:
     """Human wording of a field's allowed values, e.g. 'a whole number from 1 to 4096'."""
     if meta.get("choices"):
@@ -46,11 +53,13 @@ def describe_allowed(meta: dict[str, Any], kind: type) -> str:
     )
     lo, hi = meta.get("lo"), meta.get("hi")
     if lo is not None and hi is not None:
-        return f"{noun} from {lo:g} to {hi:g}" + (f" (above {lo:g})" if meta.get("lo_open") else "")
+        if meta.get("lo_open"):
+            return f"{noun} above {_fmt(lo)} and at most {_fmt(hi)}"
+        return f"{noun} from {_fmt(lo)} to {_fmt(hi)}"
     if lo is not None:
-        return f"{noun} {'above' if meta.get('lo_open') else 'of at least'} {lo:g}"
+        return f"{noun} {'above' if meta.get('lo_open') else 'of at least'} {_fmt(lo)}"
     if hi is not None:
-        return f"{noun} of at most {hi:g}"
+        return f"{noun} of at most {_fmt(hi)}"
     return noun
 
 
@@ -73,7 +82,9 @@ def check_value(spec_cls: type, name: str, value: Any, path: str) -> FieldProble
     elif kind is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif kind is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ok = (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        )
     elif kind is str:
         ok = isinstance(value, str)
     else:
@@ -98,9 +109,12 @@ def check(spec: Any, path: str = "") -> list[FieldProblem]:
         sub = f"{path}.{f.name}" if path else f.name
         if is_dataclass(value):
             problems += check(value, sub)
-        elif isinstance(value, tuple) and value and is_dataclass(value[0]):
+        elif isinstance(value, tuple):
+            # Only spec items are checked here; anything else in a model is an unknown layer
+            # kind, which shape inference reports with its position.
             for i, item in enumerate(value):
-                problems += check(item, f"{sub}[{i}]")
+                if is_dataclass(item) and not isinstance(item, type):
+                    problems += check(item, f"{sub}[{i}]")
         elif f.metadata:
             problem = check_value(type(spec), f.name, value, sub)
             if problem:
@@ -127,7 +141,7 @@ def field_default(spec_cls: type, name: str) -> Any:
 
 @dataclass(frozen=True)
 class SyntheticSeries:
-    """The course's series: baseline + trend + seasonality + Gaussian noise (defaults = the course)."""
+    """The course's series: baseline + trend + seasonality + Gaussian noise (course defaults)."""
 
     source: ClassVar[str] = "synthetic"
     length: int = spec_field(1461, lo=10, hi=1_000_000, help="points (time 0..length-1)")
@@ -240,7 +254,7 @@ class Dropout:
 
 @dataclass(frozen=True)
 class Scale:
-    """Multiplies the output by a constant (the course's ×100 Lambda), so tanh outputs reach ~100."""
+    """Multiplies by a constant (the course's ×100 Lambda), so tanh outputs can reach ~100."""
 
     kind: ClassVar[str] = "scale"
     factor: float = spec_field(100.0, lo=-1e9, hi=1e9)

@@ -30,6 +30,15 @@ def seq2seq_windows(values: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
 
 
 def forecast_windows(values: np.ndarray, split_time: int, window: int) -> np.ndarray:
-    """The windows over ``series[split - window : -1]``: one per validation point (461 for the course)."""
-    return _windows(np.asarray(values)[split_time - window : -1], window)
+    """The windows over ``series[split - window : -1]``, one per validation point (course: 461).
 
+    Window ``i`` holds the ``window`` values before validation point ``i``.
+    """
+    values = np.asarray(values)
+    if not window <= split_time < len(values):
+        # a negative start would silently wrap around to the end of the series
+        raise ValueError(
+            f"split_time must be from window ({window}) to len(values) - 1 ({len(values) - 1}), "
+            f"not {split_time}"
+        )
+    return _windows(values[split_time - window : -1], window)

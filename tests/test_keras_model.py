@@ -1,0 +1,122 @@
+"""The Keras model built from a spec has exactly the inferred shapes and parameter counts, and saves
+to a .keras file that loads with safe_mode=True (no Lambda layers)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from strategies import valid_stacks
+
+from engine.errors import SeqlabError
+from engine.presets import PRESETS
+from engine.shapes import infer
+from engine.specs import LSTM, Bidirectional, Dense, ExpandDims, ModelSpec, Scale
+
+
+@pytest.fixture(scope="module")
+def keras():
+    import keras as keras_module
+
+    return keras_module
+
+
+def assert_matches_inference(model_spec, window, keras_model):
+    report = infer(model_spec, batch=None, steps=window)
+    assert report.ok, report.problems
+    layers = keras_model.layers[1:]  # [0] is the input
+    assert len(layers) == len(report.layers)
+    for layer, inferred in zip(layers, report.layers, strict=True):
+        assert tuple(layer.output.shape) == inferred.output_shape, inferred.label
+        assert layer.count_params() == inferred.params, inferred.label
+    assert keras_model.count_params() == report.total_params
+    assert tuple(keras_model.output.shape) == report.output_shape
+
+
+@pytest.mark.parametrize("name", [n for n in PRESETS if n != "quiz-q8"])
+@pytest.mark.parametrize("window", [20, None])
+def test_presets_match_inference(keras, name, window):
+    from engine.keras_model import build_model
+
+    model = build_model(PRESETS[name].model, window)
+    assert_matches_inference(PRESETS[name].model, window, model)
+    assert tuple(model.input.shape) == (None, window)
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(stack=valid_stacks())
+def test_random_valid_stacks_match_inference(keras, stack):
+    from engine.keras_model import build_model
+
+    model_spec, _ = stack
+    assert_matches_inference(model_spec, 12, build_model(model_spec, 12))
+
+
+def test_broken_stack_is_refused_with_the_explanation(keras):
+    from engine.keras_model import build_model
+
+    with pytest.raises(SeqlabError) as err:
+        build_model(PRESETS["quiz-q8"].model, 20)
+    assert "layer 2 (Bidirectional(LSTM 32)) does not return sequences" in str(err.value)
+    assert "Fix: set return_sequences on layer 2." in str(err.value)
+
+
+def test_no_lambda_layers(keras):
+    from engine.keras_model import build_model, custom_layers
+
+    model = build_model(PRESETS["course-rnn"].model, 20)
+    assert not any(isinstance(layer, keras.layers.Lambda) for layer in model.layers)
+    assert isinstance(model.layers[1], custom_layers()["ExpandDims"])
+    assert isinstance(model.layers[-1], custom_layers()["Scale"])
+    assert model.layers[-1].get_config()["factor"] == 100.0
+    x = np.arange(40, dtype="float32").reshape(2, 20)
+    assert model.layers[1](x).shape == (2, 20, 1)
+    np.testing.assert_allclose(model.layers[-1](x), x * 100.0)
+
+
+LOAD_AND_PREDICT = """
+import sys
+import numpy as np
+from engine.keras_model import load_model
+model = load_model(sys.argv[1])
+np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))
+"""
+
+
+# Keras 3.15 saving weights under numpy 2.4 warns about numpy's __array__ copy keyword (not ours)
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_saved_model_loads_safely_in_a_fresh_process(keras, tmp_path, python_subprocess):
+    from engine.keras_model import build_model
+
+    spec = ModelSpec(
+        (
+            ExpandDims(),
+            Bidirectional(LSTM(units=4, return_sequences=True), merge_mode="ave"),
+            LSTM(units=3),
+            Dense(units=1),
+            Scale(factor=100.0),
+        )
+    )
+    model = build_model(spec, 20)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        saved = json.loads(archive.read("config.json"))
+    class_names = {layer["class_name"] for layer in saved["config"]["layers"]}
+    assert "Lambda" not in class_names
+    assert {"seqlab>SeqlabExpandDims", "seqlab>SeqlabScale"} <= {
+        layer.get("registered_name") for layer in saved["config"]["layers"]
+    }
+
+    x = np.random.default_rng(0).normal(50, 20, size=(7, 20)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    done = python_subprocess(
+        LOAD_AND_PREDICT, str(path), str(tmp_path / "x.npy"), str(tmp_path / "y.npy")
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), model.predict(x, verbose=0))

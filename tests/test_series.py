@@ -1,0 +1,279 @@
+"""The course's synthetic series, the split, and CSV import with one clear message per bad file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.errors import DataError, SeqlabError
+from engine.series import load_series, period_of, read_csv, seasonal_pattern, synthetic_values
+from engine.specs import CsvSeries, SyntheticSeries
+
+# --- the course series --------------------------------------------------------------------------
+
+
+def test_course_series_values(course_series):
+    s = course_series.values
+    assert s.dtype == np.float32
+    assert len(s) == 1461
+    assert s[:5] == pytest.approx([52.4836, 49.3528, 53.3147, 57.7118, 48.9344], abs=1e-3)
+    assert s[1000] == pytest.approx(71.3447, abs=1e-3)
+    assert s[1460] == pytest.approx(122.3077, abs=1e-3)
+    assert s.max() == s[1460]  # the course notes it is the maximum
+    assert s.min() == pytest.approx(-21.60, abs=1e-2)
+
+
+def test_course_split(course_series):
+    assert course_series.split_time == 1000
+    assert len(course_series.train) == 1000
+    assert len(course_series.valid) == 461
+    assert course_series.time[0] == 0 and course_series.time[-1] == 1460
+    assert course_series.time_valid[0] == 1000
+    assert course_series.valid[0] == course_series.values[1000]
+    assert course_series.labels is None
+    assert period_of(SyntheticSeries()) == 365
+
+
+def test_seasonal_pattern_pieces():
+    s = np.array([0.0, 0.25, 0.39, 0.4, 0.9], dtype="float32")
+    expected = [1.0, np.cos(0.5 * np.pi), np.cos(0.78 * np.pi), np.exp(-1.2), np.exp(-2.7)]
+    assert seasonal_pattern(s) == pytest.approx(expected, abs=1e-6)
+
+
+def test_components_add_up():
+    """Without noise the series is baseline + slope*t + amplitude*pattern(t mod period / period)."""
+    spec = SyntheticSeries(
+        length=100, baseline=3.0, slope=0.5, period=10, amplitude=2.0, noise_level=0.0
+    )
+    t = np.arange(100)
+    expected = 3.0 + 0.5 * t + 2.0 * seasonal_pattern((t % 10) / 10)
+    assert synthetic_values(spec) == pytest.approx(expected, abs=1e-4)
+
+
+def test_noise_is_seeded():
+    a = synthetic_values(SyntheticSeries(length=50, seed=1))
+    b = synthetic_values(SyntheticSeries(length=50, seed=1))
+    c = synthetic_values(SyntheticSeries(length=50, seed=2))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@settings(max_examples=30)
+@given(period=st.integers(2, 50), shift=st.integers(0, 60), amplitude=st.floats(-100, 100))
+def test_phase_shifts_the_season(period, shift, amplitude):
+    """phase = k gives the same seasonality as looking k steps later."""
+    base = SyntheticSeries(
+        length=200, baseline=0.0, slope=0.0, period=period, amplitude=amplitude, noise_level=0.0
+    )
+    shifted = replace(base, phase=float(shift))
+    longer = replace(base, length=200 + shift)
+    assert synthetic_values(shifted) == pytest.approx(synthetic_values(longer)[shift:], abs=1e-3)
+
+
+def test_synthetic_split_must_leave_training_windows():
+    with pytest.raises(DataError, match=r"too short for window 20.*split_time"):
+        load_series(SyntheticSeries(length=100, split_time=20), window=20)
+    assert len(load_series(SyntheticSeries(length=100, split_time=21), window=20).train) == 21
+
+
+# --- CSV import ---------------------------------------------------------------------------------
+
+GOOD = "idx,Date,Value,Other\n0,2000-01-31,1.5,x\n1,2000-02-29,2.5,y\n2,2000-03-31,-3,z\n"
+
+
+def csv_spec(path: str, **kw) -> CsvSeries:
+    kw.setdefault("split_time", 2)
+    return CsvSeries(path=path, **kw)
+
+
+def test_csv_by_header_name_keeps_dates(write_csv):
+    path = write_csv(GOOD)
+    series = load_series(csv_spec(path, column="Value", date_column="Date"))
+    assert series.values.dtype == np.float32
+    assert series.values.tolist() == [1.5, 2.5, -3.0]
+    assert series.labels == ("2000-01-31", "2000-02-29", "2000-03-31")
+    assert series.time.tolist() == [0, 1, 2]
+    assert series.name == "data.csv"
+    assert series.train.tolist() == [1.5, 2.5] and series.valid.tolist() == [-3.0]
+
+
+def test_csv_by_index_with_header(write_csv):
+    path = write_csv(GOOD)
+    values, labels = read_csv(csv_spec(path, column="2", date_column="1"))
+    assert values.tolist() == [1.5, 2.5, -3.0]
+    assert labels == ("2000-01-31", "2000-02-29", "2000-03-31")
+
+
+def test_csv_without_header(write_csv):
+    path = write_csv("2000-01,10\n2000-02,11.25\n\n2000-03,  12 \n")  # a blank line is skipped
+    values, labels = read_csv(csv_spec(path, column="1", header=False, date_column="0"))
+    assert values.tolist() == [10.0, 11.25, 12.0]
+    assert labels == ("2000-01", "2000-02", "2000-03")
+    values, labels = read_csv(csv_spec(path, column="1", header=False))
+    assert labels is None
+
+
+def test_csv_header_name_wins_over_index_and_bom_is_ignored(write_csv):
+    path = write_csv("\ufeff1,0\n5,6\n7,8\n")  # a header named "1" and a byte-order mark
+    assert read_csv(csv_spec(path, column="1"))[0].tolist() == [5.0, 7.0]
+    assert read_csv(csv_spec(path, column="0"))[0].tolist() == [6.0, 8.0]
+
+
+def test_csv_quoted_cells(write_csv):
+    path = write_csv('"a","b"\n"1,5",2\n"3,5",4\n')
+    assert read_csv(csv_spec(path, column="b"))[0].tolist() == [2.0, 4.0]
+
+
+def test_csv_many_rows(write_csv):
+    rows = "\n".join(f"{i},{i * 0.5}" for i in range(5000))
+    path = write_csv("t,v\n" + rows + "\n")
+    series = load_series(csv_spec(path, column="v", split_time=4000), window=30)
+    assert len(series) == 5000 and series.values[-1] == pytest.approx(2499.5)
+
+
+# --- one clear message per bad file -------------------------------------------------------------
+
+
+def one_line(err: SeqlabError) -> str:
+    text = str(err)
+    assert "\n" not in text and "Traceback" not in text
+    return text
+
+
+def test_missing_file(tmp_path):
+    path = str(tmp_path / "nope.csv")
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path))
+    assert one_line(err.value) == f"{path}: no such file"
+
+
+def test_folder_instead_of_file(tmp_path):
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(str(tmp_path)))
+    assert "is a folder, not a CSV file" in one_line(err.value)
+
+
+def test_file_that_is_not_text(write_csv):
+    path = write_csv(b"\xff\xfe\x00\x81binary\x9c")
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path))
+    assert one_line(err.value).startswith(f"{path}: cannot read the file (")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file(write_csv):
+    path = write_csv(GOOD)
+    os.chmod(path, 0)
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path))
+    assert "cannot read the file" in one_line(err.value)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", " , \n"])
+def test_empty_file(write_csv, text):
+    path = write_csv(text)
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path))
+    assert one_line(err.value) == f"{path}: the file is empty"
+
+
+def test_header_only(write_csv):
+    path = write_csv("Date,Value\n")
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path, column="Value"))
+    assert one_line(err.value) == f"{path}: the file has a header row but no data rows"
+
+
+def test_unknown_column_name_lists_the_columns(write_csv):
+    path = write_csv(GOOD)
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path, column="value"))
+    assert one_line(err.value) == (
+        f"{path}: unknown column 'value'; columns are 'idx', 'Date', 'Value', 'Other'"
+    )
+
+
+def test_unknown_date_column(write_csv):
+    path = write_csv(GOOD)
+    with pytest.raises(DataError, match=r"unknown column 'When'"):
+        read_csv(csv_spec(path, column="Value", date_column="When"))
+
+
+@pytest.mark.parametrize("column", ["4", "-1"])
+def test_column_index_out_of_range(write_csv, column):
+    path = write_csv(GOOD)
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path, column=column))
+    assert one_line(err.value) == (
+        f"{path}: column {column} does not exist: the first row has 4 columns, numbered 0 to 3"
+    )
+
+
+def test_column_name_without_header(write_csv):
+    path = write_csv("1,2\n3,4\n")
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path, column="Value", header=False))
+    assert "no header row, so give a column index from 0 to 1" in one_line(err.value)
+
+
+def test_non_numeric_cell_names_its_line(write_csv):
+    path = write_csv("Date,Value\n2000-01,1\n\n2000-02,abc\n2000-03,3\n")  # line 3 is blank
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path, column="Value"))
+    assert one_line(err.value) == f"{path}: line 4: column 'Value' holds 'abc', not a number"
+
+
+def test_line_numbers_count_lines_not_rows(write_csv):
+    """A quoted cell spanning two lines: the bad cell after it is still on the right line."""
+    path = write_csv('note,v\n"two\nlines",1\nok,x\n')
+    with pytest.raises(DataError, match=r": line 4: column 'v' holds 'x', not a number"):
+        read_csv(csv_spec(path, column="v"))
+
+
+@pytest.mark.parametrize("cell", ["nan", "inf", "-Infinity", "1e39"])
+def test_non_finite_cell_names_its_line(write_csv, cell):
+    path = write_csv(f"v\n1\n{cell}\n")
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path, column="v"))
+    assert one_line(err.value).startswith(f"{path}: line 3: column 'v' holds '{cell}'; allowed: ")
+
+
+@pytest.mark.parametrize("row", ["2000-02,", "2000-02", "2000-02,  "])
+def test_missing_cell_names_its_line(write_csv, row):
+    path = write_csv(f"Date,Value\n2000-01,1\n{row}\n")
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path, column="Value"))
+    assert one_line(err.value) == f"{path}: line 3: column 'Value' is missing a value"
+
+
+def test_missing_cell_without_header_names_the_index(write_csv):
+    path = write_csv("1,2\n3\n")
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path, column="1", header=False))
+    assert one_line(err.value) == f"{path}: line 2: column 1 is missing a value"
+
+
+def test_too_short_for_the_split(write_csv):
+    path = write_csv("v\n" + "\n".join(map(str, range(10))) + "\n")
+    with pytest.raises(DataError) as err:
+        load_series(csv_spec(path, column="v", split_time=10), window=3)
+    assert one_line(err.value) == (
+        "data.csv: series.split_time = 10 but the series has only 10 points; "
+        "choose a split time below 10"
+    )
+
+
+def test_too_short_for_the_window(write_csv):
+    path = write_csv("v\n" + "\n".join(map(str, range(10))) + "\n")
+    with pytest.raises(DataError) as err:
+        load_series(csv_spec(path, column="v", split_time=5), window=5)
+    assert one_line(err.value) == (
+        "data.csv: too short for window 5: the training part has 5 points and needs more than 5 "
+        "(raise series.split_time or lower window.window)"
+    )
+    assert len(load_series(csv_spec(path, column="v", split_time=6), window=5).valid) == 4

@@ -1,0 +1,169 @@
+"""Windows cut with numpy equal the course's tf.data ``windowed_dataset`` and ``model_forecast``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from engine.windows import forecast_windows, seq2seq_windows, seq2vec_windows
+
+
+@pytest.fixture(scope="module")
+def tf():
+    import tensorflow
+
+    return tensorflow
+
+
+def course_windowed_dataset(tf, series, window_size, batch_size, shuffle_buffer, seq2seq=False):
+    """The course's steps, in the lecture's order: window, flat_map, shuffle, split, batch."""
+    dataset = tf.data.Dataset.from_tensor_slices(series)
+    dataset = dataset.window(window_size + 1, shift=1, drop_remainder=True)
+    dataset = dataset.flat_map(lambda window: window.batch(window_size + 1))
+    dataset = dataset.shuffle(shuffle_buffer)
+    if seq2seq:  # DLAI week 4: labels are the window shifted on by one
+        dataset = dataset.map(lambda window: (window[:-1], window[1:]))
+    else:
+        dataset = dataset.map(lambda window: (window[:-1], window[-1]))
+    return dataset.batch(batch_size).prefetch(1)
+
+
+def course_forecast_dataset(tf, series, window_size, batch_size=32):
+    """The course's ``model_forecast`` input: windows of ``window_size``, no shuffle, no labels."""
+    dataset = tf.data.Dataset.from_tensor_slices(series)
+    dataset = dataset.window(window_size, shift=1, drop_remainder=True)
+    dataset = dataset.flat_map(lambda w: w.batch(window_size))
+    return dataset.batch(batch_size).prefetch(1)
+
+
+def collect(dataset):
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in dataset], strict=True)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def sorted_rows(x, y):
+    """Pairs as rows (features then labels), in lexicographic order: compares shuffled sets."""
+    rows = np.concatenate([x, y.reshape(len(y), -1)], axis=1)
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_seq2vec_equals_course_dataset(tf, course_series):
+    train = course_series.train
+    x, y = seq2vec_windows(train, 20)
+    assert x.shape == (980, 20) and y.shape == (980,)
+    assert x.dtype == np.float32 and y.dtype == np.float32
+    batches = list(course_windowed_dataset(tf, train, 20, 32, 1000))
+    assert len(batches) == 31  # the course's "31/31" steps per epoch
+    assert batches[0][0].shape == (32, 20) and batches[0][1].shape == (32,)
+    cx, cy = collect(batches)
+    np.testing.assert_array_equal(sorted_rows(x, y), sorted_rows(cx, cy))
+
+
+def test_seq2vec_unshuffled_order_matches(tf, course_series):
+    x, y = seq2vec_windows(course_series.train, 20)
+    cx, cy = collect(course_windowed_dataset(tf, course_series.train, 20, 128, 1))
+    np.testing.assert_array_equal(x, cx)
+    np.testing.assert_array_equal(y, cy)
+
+
+def test_seq2seq_equals_course_dataset(tf, course_series):
+    train = course_series.train
+    x, y = seq2seq_windows(train, 20)
+    assert x.shape == (980, 20) and y.shape == (980, 20)
+    cx, cy = collect(course_windowed_dataset(tf, train, 20, 32, 1000, seq2seq=True))
+    np.testing.assert_array_equal(sorted_rows(x, y), sorted_rows(cx, cy))
+    ux, uy = collect(course_windowed_dataset(tf, train, 20, 32, 1, seq2seq=True))
+    np.testing.assert_array_equal(x, ux)
+    np.testing.assert_array_equal(y, uy)
+
+
+def test_forecast_windows_equal_course_model_forecast(tf, course_series):
+    values, split = course_series.values, course_series.split_time
+    windows = forecast_windows(values, split, 20)
+    assert windows.shape == (461, 20)
+    course = np.concatenate(list(course_forecast_dataset(tf, values[split - 20 : -1], 20)))
+    np.testing.assert_array_equal(windows, course)
+    # window i holds the 20 values before validation point i
+    np.testing.assert_array_equal(windows[0], values[980:1000])
+    np.testing.assert_array_equal(windows[-1], values[1440:1460])
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    values=hnp.arrays(np.float32, st.integers(2, 60), elements=st.floats(-1e3, 1e3, width=32)),
+    window=st.integers(1, 12),
+    seq2seq=st.booleans(),
+)
+def test_any_series_equals_course_dataset(tf, values, window, seq2seq):
+    make = seq2seq_windows if seq2seq else seq2vec_windows
+    x, y = make(values, window)
+    if len(values) <= window:
+        assert len(x) == 0 and len(y) == 0
+        return
+    cx, cy = collect(course_windowed_dataset(tf, values, window, 7, 1, seq2seq=seq2seq))
+    np.testing.assert_array_equal(x, cx)
+    np.testing.assert_array_equal(y, cy)
+
+
+# --- properties (numpy only) --------------------------------------------------------------------
+
+series_arrays = hnp.arrays(
+    np.float64, st.integers(0, 300), elements=st.floats(-1e6, 1e6, allow_nan=False)
+)
+
+
+@settings(max_examples=200)
+@given(values=series_arrays, window=st.integers(1, 50))
+def test_seq2vec_properties(values, window):
+    x, y = seq2vec_windows(values, window)
+    n = max(0, len(values) - window)
+    assert x.shape == (n, window) and y.shape == (n,)
+    assert x.dtype == y.dtype == np.float32 and x.flags.c_contiguous
+    v = values.astype(np.float32)
+    for i in range(n):
+        np.testing.assert_array_equal(x[i], v[i : i + window])
+        assert y[i] == v[i + window]
+
+
+@settings(max_examples=200)
+@given(values=series_arrays, window=st.integers(1, 50))
+def test_seq2seq_properties(values, window):
+    x, y = seq2seq_windows(values, window)
+    n = max(0, len(values) - window)
+    assert x.shape == y.shape == (n, window)
+    v = values.astype(np.float32)
+    np.testing.assert_array_equal(x[:, 1:], y[:, :-1])  # labels are the features shifted by one
+    if n:
+        np.testing.assert_array_equal(y[:, -1], seq2vec_windows(values, window)[1])
+        np.testing.assert_array_equal(y[-1], v[-window:])
+
+
+@st.composite
+def split_series(draw):
+    window = draw(st.integers(1, 40))
+    length = draw(st.integers(window + 1, 300))
+    split = draw(st.integers(window, length - 1))
+    return (
+        draw(hnp.arrays(np.float32, length, elements=st.floats(-1e3, 1e3, width=32))),
+        split,
+        window,
+    )
+
+
+@settings(max_examples=200)
+@given(split_series())
+def test_forecast_window_properties(args):
+    values, split, window = args
+    windows = forecast_windows(values, split, window)
+    assert windows.shape == (len(values) - split, window)  # one per validation point
+    for i, row in enumerate(windows):
+        np.testing.assert_array_equal(row, values[split + i - window : split + i])
+
+
+@pytest.mark.parametrize(("split", "window"), [(5, 6), (10, 10), (11, 3)])
+def test_forecast_windows_refuse_a_split_outside_the_series(split, window):
+    with pytest.raises(ValueError, match="split_time must be from window"):
+        forecast_windows(np.zeros(10, dtype="float32"), split, window)
