@@ -1,0 +1,220 @@
+"""Benchmarks of the terminal app in a real terminal (tmux), not tests: prints medians and ratios.
+
+1. Launch -> first frame: ``seqlab`` until its first screen is on the terminal, next to a bare
+   Textual app (one Static) launched the same way, interleaved.
+2. Epoch time in the app vs headless: the course RNN trained with ``seqlab run`` and in the app
+   (ctrl+t), interleaved; per-epoch seconds as the trainer recorded them in history.csv.
+3. Key press -> screen during training: ``l`` (toggle log y) until the loss chart's title changes,
+   while the course RNN trains, and the same with the app idle.
+
+Usage: python bench/bench_tui.py [--rounds N] [--epochs N]. Needs tmux and the installed project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from engine import config
+from engine.presets import get_preset
+
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Static
+class Bare(App):
+    def compose(self):
+        yield Static("bare textual app ready")
+Bare().run()
+"""
+
+
+def seqlab() -> str:
+    script = Path(sys.executable).with_name("seqlab")
+    if not script.exists():
+        sys.exit("seqlab is not installed next to this Python (pip install -e .)")
+    return str(script)
+
+
+class Term:
+    """A detached tmux session at a fixed size running one command."""
+
+    def __init__(self, command: str, size: tuple[int, int] = (120, 40)) -> None:
+        self.name = f"bench-{uuid.uuid4().hex[:8]}"
+        self.started = time.perf_counter()
+        subprocess.run(  # main() keeps one session open, so the tmux server is already up
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-x",
+                str(size[0]),
+                "-y",
+                str(size[1]),
+                "-s",
+                self.name,
+                f"{command}; sleep 60",
+            ],
+            check=True,
+        )
+
+    def screen(self) -> str:
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+        ).stdout
+
+    def wait_for(self, text: str, timeout: float = 120.0, poll: float = 0.005) -> float:
+        """Seconds since the session started until ``text`` is on screen."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if text in self.screen():
+                return time.perf_counter() - self.started
+            time.sleep(poll)
+        raise TimeoutError(f"{text!r} never appeared:\n{self.screen()}")
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def first_frames(rounds: int, home: Path) -> tuple[list[float], list[float]]:
+    app, bare = [], []
+    home.mkdir(parents=True, exist_ok=True)
+    bare_file = home / "bare.py"
+    bare_file.write_text(BARE_APP)
+    for _ in range(rounds):
+        term = Term(f"SEQLAB_HOME={home} {seqlab()}")
+        app.append(term.wait_for("split time"))  # the Series pane's form is drawn
+        term.keys("C-q")
+        time.sleep(1.0)
+        term.close()
+        term = Term(f"{sys.executable} {bare_file}")
+        bare.append(term.wait_for("bare textual app ready"))
+        term.close()
+    return app, bare
+
+
+def epoch_seconds(run_dir: Path) -> list[float]:
+    with open(run_dir / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [float(r["seconds"]) for r in rows[2:]]  # epochs 1-2 include XLA compilation
+
+
+def newest_run(runs: Path) -> Path:
+    return max(runs.iterdir(), key=lambda p: p.stat().st_mtime)
+
+
+def headless_epochs(exp_file: Path, runs: Path) -> list[float]:
+    subprocess.run(
+        [seqlab(), "run", str(exp_file), "--runs", str(runs)], check=True, capture_output=True
+    )
+    return epoch_seconds(newest_run(runs))
+
+
+def app_epochs(exp_file: Path, home: Path) -> list[float]:
+    term = Term(f"SEQLAB_HOME={home} {seqlab()} {exp_file}")
+    try:
+        term.wait_for("TF ready")
+        term.keys("C-t")
+        term.wait_for("finished · MAE", timeout=600, poll=0.2)
+        term.keys("C-q")
+        time.sleep(1.5)
+    finally:
+        term.close()
+    return epoch_seconds(newest_run(home / "runs"))
+
+
+def key_latency(term: Term, presses: int) -> list[float]:
+    """Seconds from sending ``l`` until the loss chart's title shows the new state."""
+    out = []
+    for i in range(presses):
+        log_y = i % 2 == 0  # each press flips it
+        start = time.perf_counter()
+        term.keys("l")
+        while time.perf_counter() < start + 5:
+            if ("loss / MAE per epoch (log y" in term.screen()) == log_y:
+                out.append(time.perf_counter() - start)
+                break
+            time.sleep(0.002)
+        time.sleep(0.15)
+    return out
+
+
+def latencies(home: Path, presses: int) -> tuple[list[float], list[float]]:
+    term = Term(f"SEQLAB_HOME={home} {seqlab()}")
+    try:
+        term.wait_for("TF ready")
+        term.keys("3")
+        term.wait_for("loss / MAE per epoch")
+        term.keys("Escape")
+        idle = key_latency(term, presses)
+        if len(idle) % 2:
+            term.keys("l")
+        term.keys("C-t")
+        term.wait_for("● train")
+        time.sleep(2.0)  # past XLA compilation: epochs are streaming in
+        busy = key_latency(term, presses)
+        term.keys("C-q")
+        time.sleep(1.5)
+    finally:
+        term.close()
+    return idle, busy
+
+
+def fmt(values: list[float], unit: float = 1.0, suffix: str = "s") -> str:
+    if not values:
+        return "n/a"
+    scaled = [v * unit for v in values]
+    median, lo, hi = statistics.median(scaled), min(scaled), max(scaled)
+    return f"median {median:.3f}{suffix} (min {lo:.3f}, max {hi:.3f}, n={len(scaled)})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="launches per app (first frame)")
+    parser.add_argument("--epochs", type=int, default=60, help="epochs per training run")
+    parser.add_argument("--presses", type=int, default=12, help="key presses per latency series")
+    args = parser.parse_args()
+    if shutil.which("tmux") is None:
+        sys.exit("tmux is needed")
+    work = Path(tempfile.mkdtemp(prefix="bench-tui-"))
+    # One idle session for the whole run keeps the tmux server up: starting a session while the
+    # server is exiting (its last session just closed) fails, and a cold server skews timings.
+    keepalive = Term("sleep 3600")
+    exp = get_preset("course-rnn")
+    exp = dataclasses.replace(exp, train=dataclasses.replace(exp.train, epochs=args.epochs))
+    exp_file = work / "course-rnn.toml"
+    exp_file.write_text(config.dumps(exp))
+
+    app_ff, bare_ff = first_frames(args.rounds, work / "home-ff")
+    print(f"launch -> first frame, seqlab:      {fmt(app_ff)}")
+    print(f"launch -> first frame, bare Textual: {fmt(bare_ff)}")
+    print(f"  ratio seqlab / bare: {statistics.median(app_ff) / statistics.median(bare_ff):.2f}")
+
+    headless, in_app = [], []
+    for i in range(2):  # interleaved: headless, app, headless, app
+        headless += headless_epochs(exp_file, work / f"runs-headless-{i}")
+        in_app += app_epochs(exp_file, work / f"home-app-{i}")
+    print(f"epoch time, seqlab run (headless): {fmt(headless)}")
+    print(f"epoch time, in the app:            {fmt(in_app)}")
+    print(f"  ratio app / headless: {statistics.median(in_app) / statistics.median(headless):.3f}")
+
+    idle, busy = latencies(work / "home-keys", args.presses)
+    print(f"key -> screen, app idle:          {fmt(idle, 1000, 'ms')}")
+    print(f"key -> screen, during training:   {fmt(busy, 1000, 'ms')}")
+    keepalive.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

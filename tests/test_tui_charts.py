@@ -1,0 +1,176 @@
+"""Charts: figures from numbers, drawing that survives any number, and repaint throttling."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from textual.app import App, ComposeResult
+from textual_plotext import Plot
+
+from engine.events import EpochEnded
+from tui.charts import (
+    Chart,
+    Figure,
+    Trace,
+    clean,
+    draw,
+    envelope,
+    fmt_number,
+    linear_ticks,
+    log_ticks,
+    smooth,
+    tick_labels,
+    whole_ticks,
+)
+from tui.figures import (
+    History,
+    compare_figure,
+    forecast_figure,
+    loss_figure,
+    lr_figure,
+    sweep_figure,
+)
+
+NASTY = [math.nan, math.inf, -math.inf, 0.0, -1.0, 1e-300, 1e300, 5.0]
+
+
+def build(figure: Figure, width: int = 60, height: int = 18) -> str | None:
+    plot = Plot()
+    if not draw(plot, figure, width):
+        return None
+    plot.plotsize(width, height)
+    return plot.uncolorize(plot.build())
+
+
+def history(n: int) -> History:
+    h = History()
+    for e in range(1, n + 1):
+        h.add(EpochEnded("r", e, n, 20 * 0.8**e + 3, 20 * 0.8**e + 3.5, 5e-6, 0.1))
+    return h
+
+
+def test_clean_drops_non_finite_and_non_positive_on_log_axes():
+    x, y = clean([1, 2, 3, 4, 5], [10, math.nan, -1, 0, 1000], ylog=True)
+    assert x.tolist() == [1, 5] and y.tolist() == [1.0, 3.0]
+    x, y = clean([1e-8, -1, math.inf, 1e-6], [1, 2, 3, 4], xlog=True)
+    assert x.tolist() == [-8.0, -6.0] and y.tolist() == [1, 4]
+
+
+@pytest.mark.parametrize("xlog", [False, True])
+@pytest.mark.parametrize("ylog", [False, True])
+def test_drawing_survives_nan_inf_zero_and_negative(xlog, ylog):
+    x = np.arange(1, len(NASTY) + 1, dtype=float)
+    figure = Figure(
+        title="t", traces=(Trace(x, NASTY, "a"), Trace(NASTY, x, "b")), xlog=xlog, ylog=ylog
+    )
+    text = build(figure)
+    assert text is not None and "t" in text
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.sampled_from(NASTY) | st.floats(allow_nan=True, allow_infinity=True), max_size=30),
+    st.booleans(),
+    st.booleans(),
+)
+def test_any_numbers_draw_or_give_the_hint(values, xlog, ylog):
+    figure = Figure(traces=(Trace(list(range(1, len(values) + 1)), values),), xlog=xlog, ylog=ylog)
+    text = build(figure)
+    # drawable: finite, and positive on a log axis or below 1e30 in size on a linear one
+    finite = [v for v in values if math.isfinite(v) and (v > 0 if ylog else abs(v) < 1e30)]
+    assert (text is None) == (not finite)
+
+
+def test_log_axis_redraws_identically():
+    """plotext 5 rewrites its data in place on log axes; every draw starts from a clean figure."""
+    plot = Plot()
+    figure = sweep_figure(
+        1e-8 * 10 ** (np.arange(60) / 20), 30 - np.arange(60) / 3, {"valley": 1e-6}
+    )
+    outputs = []
+    for _ in range(3):
+        draw(plot, figure, 60)
+        plot.plotsize(60, 18)
+        outputs.append(plot.uncolorize(plot.build()))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert "1e-8" in outputs[0] and "1e-6" in outputs[0]
+
+
+def test_empty_figure_draws_nothing():
+    assert build(Figure(hint="nothing")) is None
+    assert build(Figure(traces=(Trace([1, 2], [math.nan, math.inf]),))) is None
+
+
+def test_ticks_and_numbers():
+    assert log_ticks(-8, -3)[1] == ["1e-8", "1e-7", "1e-6", "1e-5", "1e-4", "1e-3"]
+    ticks, labels = log_ticks(math.log10(3e-6), math.log10(8e-6))
+    assert labels == ["5e-6"] or len(labels) >= 2
+    assert whole_ticks(1, 40) == [1, 9, 17, 25, 33] and whole_ticks(1, 1) == [1]
+    assert linear_ticks(3.2, 31) == [10, 20, 30]
+    assert tick_labels(linear_ticks(5, 5.001)) == ["5.0000", "5.0005", "5.0010"]
+    assert [fmt_number(v) for v in (5e-6, 0.05, 12.34, 12345, 0)] == [
+        "5e-6",
+        "0.05",
+        "12.3",
+        "1.2e+4",
+        "0",
+    ]
+
+
+def test_smooth_and_envelope():
+    assert smooth([1, 1, 1]).tolist() == [1, 1, 1]
+    out = smooth([1, math.nan, 3])
+    assert math.isnan(out[1]) and 1 < out[2] < 3
+    x = np.arange(1000.0)
+    y = np.zeros(1000)
+    y[500] = 9
+    ex, ey = envelope(x, y, 20)
+    assert len(ex) <= 42 and ey.max() == 9 and ex[0] == 0 and ex[-1] == 999
+
+
+def test_figures_hold_the_numbers():
+    loss = loss_figure(history(30), log_y=True, smoothed=True, last_n=20)
+    assert loss.ylog and loss.title == "loss / MAE per epoch (log y, smoothed, last 20)"
+    assert list(loss.traces[0].x) == list(range(11, 31))
+    assert lr_figure(history(5)).ylog
+    assert "No epochs yet" in loss_figure(History()).hint
+    lrs = 1e-8 * 10 ** (np.arange(100) / 20)
+    losses = np.concatenate([np.linspace(30, 5, 70), np.linspace(5, 500, 30)])
+    sweep = sweep_figure(lrs, losses, {"valley": 3e-6, "steep": 1e-6, "minimum": 2e-6})
+    assert [t.label for t in sweep.traces] == ["loss", "valley 3e-6", "steep 1e-6", "minimum 2e-6"]
+    assert sweep.xlog and sweep.ylim is not None and sweep.ylim[1] < 40  # the explosion is cut off
+    forecast = forecast_figure([1, 2, 3], [1, 2, 3], [1, 2, 2], {"val_mae": 0.33, "naive_mae": 0.5})
+    assert forecast.title == "forecast · MAE 0.33 · naive 0.50"
+    assert forecast_figure(None, None, None).traces == ()
+    compare = compare_figure([("a", history(3)), ("b", history(5))])
+    assert [t.label for t in compare.traces] == ["a", "b"]
+
+
+class ChartApp(App):
+    def compose(self) -> ComposeResult:
+        yield Chart(hint="Nothing here yet.")
+
+
+def test_chart_shows_hint_and_repaints_at_most_ten_times_a_second():
+    async def scenario() -> None:
+        app = ChartApp()
+        async with app.run_test(size=(60, 20)) as pilot:
+            chart = app.query_one(Chart)
+            await pilot.pause()
+            assert "Nothing here yet." in str(chart.render())
+            first = chart.renders
+            h = History()
+            for e in range(1, 101):  # 100 epochs arrive at once
+                h.add(EpochEnded("r", e, 100, 1 / e, 1 / e, 1e-3, 0.0))
+                chart.show(loss_figure(h))
+                await asyncio.sleep(0)
+            await pilot.pause(0.3)
+            assert chart.renders - first <= 3
+            assert len(chart.figure.traces[0].x) == 100  # the last figure is the one drawn
+
+    asyncio.run(scenario())

@@ -1,0 +1,572 @@
+"""The seqlab terminal app: four panes over one experiment, runs in a separate engine.
+
+The app holds the experiment in force (the last one whose every field was valid), the state of the
+engine (TensorFlow loading / ready) and of the live run. Panes edit the experiment and call
+``commit``; the backend reports only through ``EngineState`` and ``RunEvent`` messages, and the
+handlers here are the only code that turns engine events into screen updates. This module imports
+no TensorFlow, directly or through ``engine.training``: the engine process does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.markup import escape
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Input, Static
+
+from engine.errors import SeqlabError
+from engine.events import (
+    BatchProgress,
+    EpochEnded,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStopped,
+    SweepPoint,
+)
+from engine.runstore import RunStore
+from engine.shapes import infer
+from engine.specs import Experiment
+from tui.backend import Backend, EngineState, RunEvent
+from tui.charts import fmt_number
+from tui.model_pane import ModelPane
+from tui.pane import Pane
+from tui.runs_pane import RunsPane
+from tui.screens import HelpScreen, LogScreen, PickScreen, binding_rows
+from tui.series_pane import SeriesPane
+from tui.training_pane import TrainingPane
+
+PANES = {
+    "series": SeriesPane.TITLE,
+    "model": ModelPane.TITLE,
+    "training": TrainingPane.TITLE,
+    "runs": RunsPane.TITLE,
+}
+MOVES = {f"show_pane('{name}')" for name in PANES} | {"leave_field"}  # F1 lists them in one row
+STATUS_INTERVAL = 0.2  # seconds between top-bar updates while epochs stream in
+QUIT_GRACE = 1.5  # seconds a live run gets to stop and save when the app quits
+SUGGESTION_ORDER = ("valley", "steep", "minimum")
+SUGGESTION_NOTES = {
+    "valley": "middle of the longest falling stretch (usually the best start)",
+    "steep": "where the loss falls fastest",
+    "minimum": "the rate at the lowest loss ÷ 10",
+}
+
+
+@dataclass
+class LiveRun:
+    """The run the app follows: its token, and how far it has got."""
+
+    token: int
+    kind: str
+    run_id: str = ""
+    epoch: int = 0
+    total: int = 0
+
+
+class AppFooter(Footer):
+    """The footer with the app's keys first.
+
+    Textual's footer lists the focused widget's keys before the app's; at 80 columns that pushed
+    the run keys (train, sweep, stop) off the screen.
+    """
+
+    def compose(self) -> ComposeResult:
+        keys = list(super().compose())
+        app_actions = [b.action for b in SeqlabApp.BINDINGS if isinstance(b, Binding)]
+
+        def rank(widget: object) -> int:
+            action = getattr(widget, "action", None)
+            return app_actions.index(action) if action in app_actions else len(app_actions)
+
+        return sorted(keys, key=rank)
+
+
+class TopBar(Horizontal):
+    """One line: the pane tabs (digits switch) and the engine/run state."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="tabs")
+        yield Static(id="state")
+
+
+class SeqlabApp(App[None]):
+    """Series, model builder, training and runs panes; keyboard first."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
+    TITLE = "seqlab"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    BINDINGS = [
+        Binding("ctrl+t", "train", "Train", priority=True, tooltip="Train the experiment in force"),
+        Binding("ctrl+r", "sweep", "Sweep", priority=True, tooltip="Run the learning-rate sweep"),
+        Binding(
+            "ctrl+x", "stop", "Stop", priority=True, tooltip="Stop the live run (within one batch)"
+        ),
+        Binding(
+            "ctrl+f",
+            "fix",
+            "Fix",
+            priority=True,
+            tooltip="Apply the fix of the model's first problem",
+        ),
+        Binding(
+            "ctrl+l",
+            "use_lr",
+            "Use LR",
+            priority=True,
+            tooltip="Train with a rate the sweep suggests",
+        ),
+        Binding("f1", "help", "Keys", priority=True, tooltip="Show every key"),
+        Binding(
+            "f2", "tf_log", "TF log", priority=True, tooltip="Show TensorFlow's log", show=False
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            priority=True,
+            tooltip="Quit (a live run is stopped and saved)",
+        ),
+        Binding("1", "show_pane('series')", "Series", show=False, tooltip="Series pane"),
+        Binding("2", "show_pane('model')", "Model", show=False, tooltip="Model builder pane"),
+        Binding("3", "show_pane('training')", "Training", show=False, tooltip="Training pane"),
+        Binding("4", "show_pane('runs')", "Runs", show=False, tooltip="Runs view"),
+        Binding("escape", "leave_field", "Leave field", show=False, tooltip="Leave a text field"),
+    ]
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        backend: Backend,
+        store: RunStore | None = None,
+        *,
+        blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self._experiment = experiment
+        self.backend = backend
+        self.store = store or RunStore()
+        self.blink = blink
+        self.engine_state = "loading"
+        self.engine_seconds: float | None = None
+        self.engine_detail = ""
+        self.live: LiveRun | None = None
+        self.last_result = ""
+        self._token = 0
+        self._quitting = False
+        self._mounted = False
+        self._backend_started = False
+        self._panes_ready = False
+        self._deferred: list[Callable[[], None]] = []
+        self._early_log: list[str] = []
+        self._status_drawn = 0.0
+        if not blink:
+            self.animation_level = "none"
+
+    # --- layout ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="topbar")
+        with ContentSwitcher(initial="series", id="panes"):
+            yield SeriesPane()  # the other panes are mounted after the first frame
+        yield AppFooter(compact=True)
+
+    def on_mount(self) -> None:
+        self._mounted = True
+        if not self.blink:
+            for field in self.query(Input):
+                field.cursor_blink = False
+        self.refresh_status()
+        home = self.current_pane.home()
+        if home is not None:
+            home.focus()
+        self.call_after_refresh(self._after_first_frame)
+
+    async def _after_first_frame(self) -> None:
+        """Mounts the hidden panes, then starts the engine: the first frame is not kept waiting."""
+        switcher = self.query_one("#panes", ContentSwitcher)
+        for pane in (ModelPane(), TrainingPane(), RunsPane(self.store)):
+            if self._quitting or not switcher.is_attached:
+                return  # quit before the first frame was even done
+            await switcher.add_content(pane)
+        self._panes_ready = True
+        for line in self._early_log:
+            self.training.write_log(line)
+        self._early_log.clear()
+        self._ensure_backend()
+        for deferred in self._deferred:
+            deferred()
+        self._deferred.clear()
+        self.refresh_status()
+        self.refresh_bindings()
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                # The terminal went away (SSH drop) or we were asked to end: save the run, exit.
+                loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
+
+    @property
+    def panes_ready(self) -> bool:
+        """Whether every pane is mounted (the hidden ones are mounted after the first frame)."""
+        return self._panes_ready
+
+    def _deferred_until_ready(self, action: Callable[[], None]) -> bool:
+        """True (and ``action`` queued) while the hidden panes are still being mounted."""
+        if self._panes_ready:
+            return False
+        self._deferred.append(action)
+        return True
+
+    def _ensure_backend(self) -> None:
+        """Starts the engine (TensorFlow loads in its own process) once, after the first frame."""
+        if not self._backend_started:
+            self._backend_started = True
+            self.backend.start(self)
+
+    @property
+    def experiment(self) -> Experiment:
+        return self._experiment
+
+    @property
+    def panes(self) -> list[Pane]:
+        return list(self.query(Pane).results(Pane))
+
+    @property
+    def current_pane(self) -> Pane:
+        switcher = self.query_one("#panes", ContentSwitcher)
+        return self.query_one(f"#{switcher.current}", Pane)
+
+    def pane(self, name: str) -> Pane:
+        return self.query_one(f"#{name}", Pane)
+
+    @property
+    def training(self) -> TrainingPane:
+        return self.query_one("#training", TrainingPane)
+
+    # --- the experiment --------------------------------------------------------------------------
+
+    def commit(self, experiment: Experiment) -> None:
+        """Puts an experiment in force (called by panes when every field they hold is valid)."""
+        if experiment == self._experiment:
+            return
+        self._experiment = experiment
+        for pane in self.panes:
+            pane.show_experiment(experiment)
+        self.refresh_status()
+        self.refresh_bindings()
+
+    def load_experiment(self, experiment: Experiment, source: str) -> None:
+        """Replaces the whole experiment (preset, saved run); marks on fields are cleared."""
+        self._experiment = experiment
+        for pane in self.panes:
+            pane.show_experiment(experiment)
+        self.log_line(f"Loaded {source}: {experiment.name}.")
+        self.refresh_status()
+        self.refresh_bindings()
+
+    def log_line(self, text: str) -> None:
+        if self._panes_ready:
+            self.training.write_log(escape(text))
+        else:
+            self._early_log.append(escape(text))
+
+    # --- status ----------------------------------------------------------------------------------
+
+    def refresh_status(self) -> None:
+        if not self._mounted:
+            return
+        self._status_drawn = time.monotonic()
+        switcher = self.query_one("#panes", ContentSwitcher)
+        tabs = []
+        problems = {p.id: p.problems for p in self.panes}
+        for i, (name, title) in enumerate(PANES.items(), start=1):
+            flag = "!" if problems.get(name) else ""
+            label = f" {i} {title}{flag} "
+            style = "reverse b" if switcher.current == name else ("$error" if flag else "")
+            text = f"[{style}]{label}[/]" if style else label
+            tabs.append(f"[@click=app.show_pane('{name}')]{text}[/]")
+        self.query_one("#tabs", Static).update("".join(tabs))
+        self.query_one("#state", Static).update(self._state_text())
+
+    def _state_text(self) -> str:
+        if self.engine_state == "ready":
+            engine = f"TF ready {self.engine_seconds:.1f}s" if self.engine_seconds else "TF ready"
+        elif self.engine_state == "loading":
+            engine = "TF loading…"
+        else:
+            engine = f"[$error]TF {self.engine_state} (F2 log)[/]"
+        if self.live:
+            run = f"● {self.live.kind} {self.live.epoch}/{self.live.total or '?'}"
+        else:
+            run = self.last_result or "idle"
+        invalid = sum(p.problems for p in self.panes)
+        bad = f"[$text-warning]{invalid} invalid ·[/] " if invalid else ""
+        name = f"{escape(self._experiment.name)} · " if self.size.width >= 100 else ""
+        return f"{bad}{name}{engine} · {run} "
+
+    # --- engine messages -------------------------------------------------------------------------
+
+    def on_engine_state(self, message: EngineState) -> None:
+        self.engine_state = message.state
+        self.engine_seconds = message.seconds
+        self.engine_detail = message.detail
+        if message.state == "ready":
+            self.log_line(f"TensorFlow ready in {message.seconds:.1f}s.")
+        elif message.state in ("failed", "exited", "error"):
+            self.log_line(f"Engine {message.state}: {message.detail}")
+            self.notify(message.detail, title="Training engine", severity="error", markup=False)
+        self.refresh_status()
+
+    def on_run_event(self, message: RunEvent) -> None:
+        live = self.live
+        if live is None or message.token != live.token:
+            return  # an event of a run the app no longer follows
+        event = message.event
+        if isinstance(event, RunStarted):
+            live.run_id, live.total = event.run_id, event.total_epochs
+        elif isinstance(event, (EpochEnded, SweepPoint)):
+            live.epoch, live.total = event.epoch, event.total_epochs
+        self.training.show_event(event, live.kind)
+        if isinstance(event, (BatchProgress, EpochEnded, SweepPoint)):
+            if time.monotonic() - self._status_drawn >= STATUS_INTERVAL:
+                self.refresh_status()  # streaming events: the top bar follows a few times a second
+            return
+        if isinstance(event, (RunFinished, RunStopped, RunFailed)):
+            self.live = None
+            if isinstance(event, RunFinished) and event.kind == "train":
+                mae = event.metrics.get("val_mae")
+                self.last_result = f"MAE {mae:.2f}" if mae is not None else "finished"
+            elif isinstance(event, RunFinished):
+                self.last_result = "sweep done"
+            elif isinstance(event, RunStopped):
+                self.last_result = "stopped"
+            else:
+                self.last_result = "failed"
+                self.notify(
+                    event.message, title=f"{event.kind} failed", severity="error", markup=False
+                )
+            runs = self.pane("runs")
+            assert isinstance(runs, RunsPane)
+            runs.reload()
+            self.refresh_bindings()
+        self.refresh_status()
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Run keys grey out while a run is live; stop, fix and use-LR show only when they apply."""
+        if not self._panes_ready:
+            return action not in ("stop", "fix", "use_lr")
+        if action in ("train", "sweep"):
+            return None if self.live else True
+        if action == "stop":
+            return self.live is not None
+        if action == "fix":
+            model = self.pane("model")
+            return isinstance(model, ModelPane) and model.can_fix()
+        if action == "use_lr":
+            return bool(self.training.suggestions) and self.live is None
+        return True
+
+    def _start(self, kind: str) -> None:
+        if self._deferred_until_ready(lambda: self._start(kind)):
+            return
+        if self.live is not None:
+            self.notify("A run is live: stop it first (ctrl+x).", severity="warning")
+            return
+        exp = self._experiment
+        report = infer(exp.model, exp.window.batch_size, exp.window.window)
+        if not report.ok:
+            problem = report.problems[0]
+            hint = " Press ctrl+f to apply the fix." if problem.fix else ""
+            self.log_line(f"Cannot {kind}: {problem.message}{hint}")
+            self.notify(
+                problem.message + hint,
+                title="The model cannot work",
+                severity="error",
+                markup=False,
+            )
+            self.action_show_pane("model")
+            return
+        invalid = [PANES[p.id or ""] for p in self.panes if p.problems]
+        if invalid:
+            self.log_line(
+                f"Note: fields marked in {', '.join(invalid)} are not in force; "
+                "this run uses their last valid values."
+            )
+        self._ensure_backend()
+        self._token += 1
+        self.live = LiveRun(self._token, kind)
+        self.training.begin(kind, exp)
+        if self.engine_state != "ready":
+            self.log_line(f"The {kind} run starts once TensorFlow has loaded.")
+        self.backend.run(kind, exp, str(self.store.root), self._token)
+        self.action_show_pane("training")
+        self.refresh_bindings()
+        self.refresh_status()
+
+    def action_train(self) -> None:
+        self._start("train")
+
+    def action_sweep(self) -> None:
+        self._start("sweep")
+
+    def action_stop(self) -> None:
+        if self.live is None:
+            return
+        self.log_line(f"Stopping the {self.live.kind} run…")
+        self.backend.stop()
+
+    def action_fix(self) -> None:
+        model = self.pane("model")
+        if isinstance(model, ModelPane) and model.apply_fix():
+            self.action_show_pane("model")
+
+    def action_use_lr(self) -> None:
+        suggestions = self.training.suggestions
+        if not suggestions:
+            self.notify("Run a sweep first (ctrl+r).", severity="warning")
+            return
+        choices = [
+            (name, f"{name:<8} {fmt_number(suggestions[name]):>8}  {SUGGESTION_NOTES[name]}")
+            for name in SUGGESTION_ORDER
+            if name in suggestions
+        ]
+
+        def picked(name: str | None) -> None:
+            if name:
+                self.apply_suggestion(name)
+
+        self.push_screen(PickScreen("Train with which learning rate?", choices), picked)
+
+    def apply_suggestion(self, name: str) -> None:
+        """Sets train.learning_rate to the sweep's suggestion ``name``."""
+        from engine.sweep import apply_suggestion  # numpy only
+
+        # Three significant digits: the sweep cannot place a rate more finely than that.
+        rate = float(f"{self.training.suggestions[name]:.3g}")
+        try:
+            self.commit(apply_suggestion(self._experiment, rate))
+        except SeqlabError as exc:  # e.g. a rate above what training.learning_rate allows
+            self.notify(str(exc), title="Cannot use this rate", severity="error", markup=False)
+            return
+        self.log_line(f"Learning rate set to {fmt_number(rate)} ({name}). Press ctrl+t to train.")
+
+    def action_help(self) -> None:
+        general = [
+            ("tab / shift+tab", "Next / previous field; past the last field, the next pane"),
+            ("1 2 3 4", "Series, Model, Training, Runs (outside text fields)"),
+            ("esc", "Leave a text field (so letter keys work)"),
+            ("ctrl+p", "Command palette: every action by name"),
+        ]
+        groups = [
+            (
+                "Everywhere",
+                binding_rows(b for b in self.BINDINGS if b.action not in MOVES) + general,
+            ),
+            ("Model builder", binding_rows(ModelPane.BINDINGS)),
+            ("Training charts", binding_rows(TrainingPane.BINDINGS)),
+            ("Runs", binding_rows(RunsPane.BINDINGS)),
+        ]
+        self.push_screen(HelpScreen(groups))
+
+    def action_tf_log(self) -> None:
+        self.push_screen(LogScreen(self.backend.log_path))
+
+    def action_show_pane(self, name: str) -> None:
+        if name != "series" and self._deferred_until_ready(lambda: self.action_show_pane(name)):
+            return
+        switcher = self.query_one("#panes", ContentSwitcher)
+        if switcher.current != name:
+            switcher.current = name
+        home = self.pane(name).home()
+        if home is not None:
+            home.focus()
+        self.refresh_status()
+
+    def action_leave_field(self) -> None:
+        if isinstance(self.focused, Input):
+            home = self.current_pane.home()
+            if home is not None:
+                home.focus()
+
+    def _cycle_focus(self, step: int) -> None:
+        """Tab past the last field of a pane enters the next pane (shift+tab: the previous)."""
+        if len(self.screen_stack) > 1:
+            (self.screen.focus_next if step > 0 else self.screen.focus_previous)()
+            return
+        pane = self.current_pane
+        chain = [w for w in self.screen.focus_chain if pane in w.ancestors]
+        focused = self.focused
+        if focused in chain and 0 <= chain.index(focused) + step < len(chain):
+            chain[chain.index(focused) + step].focus()
+            return
+        names = list(PANES)
+        name = names[(names.index(pane.id or "series") + step) % len(names)]
+        self.action_show_pane(name)
+        self.call_after_refresh(self._focus_edge, name, step)
+
+    def _focus_edge(self, name: str, step: int) -> None:
+        chain = [w for w in self.screen.focus_chain if self.pane(name) in w.ancestors]
+        if chain:
+            chain[0 if step > 0 else -1].focus()
+
+    def action_focus_next(self) -> None:
+        self._cycle_focus(1)
+
+    def action_focus_previous(self) -> None:
+        self._cycle_focus(-1)
+
+    async def action_quit(self) -> None:
+        """Quits within about two seconds: a live run is stopped and saved first."""
+        if self._quitting:
+            self.exit()
+            return
+        self._quitting = True
+        if self.live is not None:
+            self.log_line("Quitting: stopping the run so it is saved…")
+        await asyncio.to_thread(self.backend.close, QUIT_GRACE)
+        self.exit()
+
+    # --- command palette -------------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title == "Keys":  # Textual's key panel shows only the focused widget's keys
+                yield SystemCommand("Keys", "Show every key of the app (f1)", self.action_help)
+            else:
+                yield command
+        for binding in self.BINDINGS:
+            if not isinstance(binding, Binding) or binding.action in ("quit", "leave_field"):
+                continue
+            if self.check_action(binding.action.split("(")[0], ()) is not True:
+                continue
+            title = binding.tooltip or binding.description
+            yield SystemCommand(
+                f"{title} ({binding.key.split(',')[0]})",
+                binding.description,
+                lambda action=binding.action: self.run_action(action),
+            )
+        pane = self.current_pane
+        for binding in getattr(type(pane), "BINDINGS", []):
+            if isinstance(binding, Binding):
+                keys = (
+                    binding.key.split(",")[0]
+                    .replace("left_square_bracket", "[")
+                    .replace("right_square_bracket", "]")
+                )
+                yield SystemCommand(
+                    f"{binding.tooltip or binding.description} ({keys})",
+                    f"{pane.TITLE} pane",
+                    lambda action=binding.action, p=pane: p.run_action(action),
+                )

@@ -1,0 +1,297 @@
+"""Charts: a plain description of a figure, and a textual-plotext widget that draws it.
+
+Every figure in the app (series, loss/MAE, learning rate, LR sweep, forecast, run comparison) is a
+``Figure`` value built by a pure function from numbers, so the figures are testable without a
+screen. ``Chart`` redraws the whole plotext figure from its ``Figure`` on every render: plotext 5
+rewrites its stored data in place when it builds a log-scale plot, so keeping a figure between
+renders would crash or blank the second repaint. Log axes are therefore drawn as log10 values on a
+linear axis with ``10^k`` tick labels, and non-finite values (and non-positive ones on log axes) are
+dropped before plotext sees them. Updates are coalesced to at most ``MAX_FPS`` renders a second.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from rich.align import Align
+from rich.text import Text
+from textual.app import RenderResult
+from textual.timer import Timer
+from textual_plotext import PlotextPlot
+
+MAX_FPS = 10.0
+POINTS_PER_COLUMN = 4  # braille has 2 dots a column; min and max of each half keep every spike
+LARGEST = 1e30  # beyond this plotext's arithmetic overflows; such a loss has diverged anyway
+
+# plotext colour names map to the 16 ANSI colours, so they stay distinct in a 16-colour terminal.
+COLORS = ("cyan+", "orange", "green+", "magenta+", "red+", "yellow", "blue+", "gray+")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One line of a chart."""
+
+    x: Sequence[float]
+    y: Sequence[float]
+    label: str = ""
+    color: str = COLORS[0]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """What a chart shows; ``hint`` is shown instead of axes when there is nothing to draw."""
+
+    title: str = ""
+    traces: tuple[Trace, ...] = ()
+    xlog: bool = False
+    ylog: bool = False
+    xlabel: str = ""
+    ylim: tuple[float, float] | None = None
+    vlines: tuple[tuple[float, str], ...] = ()  # (x, colour) markers, e.g. the split time
+    hint: str = "No data yet."
+    notes: tuple[str, ...] = field(default=())  # shown after the title, e.g. values not drawn
+    whole_x: bool = False  # x holds counts (epochs): ticks on whole numbers
+
+
+def clean(
+    x: Sequence[float],
+    y: Sequence[float],
+    xlog: bool = False,
+    ylog: bool = False,
+    max_points: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The finite (and, on log axes, positive) points, log10-transformed where the axis is log.
+
+    With ``max_points``, long series are thinned to the minimum and maximum of each bucket of
+    consecutive points: plotext's time grows with the points it is given, and a chart a few
+    dozen columns wide cannot show more than this anyway.
+    """
+    xa = np.asarray(x, dtype="float64").ravel()
+    ya = np.asarray(y, dtype="float64").ravel()
+    n = min(len(xa), len(ya))
+    xa, ya = xa[:n], ya[:n]
+    keep = drawable(xa, xlog) & drawable(ya, ylog)
+    xa, ya = xa[keep], ya[keep]
+    if xlog:
+        xa = np.log10(xa)
+    if ylog:
+        ya = np.log10(ya)
+    if max_points and len(xa) > max_points:
+        xa, ya = envelope(xa, ya, max(2, max_points // 2))
+    return xa, ya
+
+
+def drawable(values: np.ndarray, log: bool) -> np.ndarray:
+    """Which values a chart can place: finite, not absurdly large, and positive on a log axis."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & ((values > 0) if log else (np.abs(values) < LARGEST))
+
+
+def envelope(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest point of each of ``buckets`` runs of points, in x order."""
+    edges = np.linspace(0, len(x), buckets + 1).astype(int)
+    keep: list[int] = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        if hi <= lo:
+            continue
+        part = y[lo:hi]
+        keep.extend(sorted({lo + int(np.argmin(part)), lo + int(np.argmax(part))}))
+    index = np.asarray(sorted({0, *keep, len(x) - 1}))  # the ends fix the x range
+    return x[index], y[index]
+
+
+def fmt_number(value: float) -> str:
+    """Compact axis/legend number: 5e-6, 0.05, 12.3, 1.2e+4."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if 1e-2 <= abs(value) < 1e4:
+        return f"{value:.3g}"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent):+d}".replace("e+", "e+" if int(exponent) > 0 else "e")
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> tuple[list[float], list[str]]:
+    """Tick positions (log10 units) and labels (the values) for a log axis spanning lo..hi."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [], []
+    if hi - lo < 1e-9:
+        return [lo], [fmt_number(10**lo)]
+    first, last = math.floor(lo), math.ceil(hi)
+    decades = list(range(first, last + 1))
+    step = max(1, math.ceil(len(decades) / max_ticks))
+    ticks = [float(d) for d in decades[::step] if lo - 1e-9 <= d <= hi + 1e-9]
+    if len(ticks) < 2:  # less than a decade shown: add 2x and 5x marks
+        ticks = [
+            math.log10(m) + d
+            for d in decades
+            for m in (1, 2, 5)
+            if lo - 1e-9 <= math.log10(m) + d <= hi + 1e-9
+        ]
+    if len(ticks) < 2:
+        ticks = [lo, hi]
+    return ticks, [fmt_number(10**t) for t in ticks]
+
+
+def linear_ticks(lo: float, hi: float, max_ticks: int = 5) -> list[float]:
+    """Round-numbered ticks (steps of 1, 2 or 5 times a power of ten) from lo to hi.
+
+    plotext labels its own ticks with every digit (a loss of 1e38 gets a 38-character label), so
+    the charts always set ticks and labels themselves.
+    """
+    if not hi > lo:
+        return [lo]
+    raw = (hi - lo) / max_ticks
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    ticks = [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+    return ticks or [lo]
+
+
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """Labels for evenly spaced ticks, with just enough decimals to tell them apart."""
+    if len(ticks) < 2:
+        return [fmt_number(t) for t in ticks]
+    step = abs(ticks[1] - ticks[0])
+    if step >= 1e-4 and max(abs(t) for t in ticks) < 1e5:
+        decimals = max(0, -math.floor(math.log10(step)))
+        return [f"{t:.{decimals}f}" for t in ticks]
+    return [fmt_number(t) for t in ticks]
+
+
+def whole_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
+    """Up to ``max_ticks`` whole-number ticks from lo to hi (epochs are never 2.5)."""
+    first, last = math.ceil(lo), math.floor(hi)
+    if last <= first:
+        return [float(first)]
+    step = max(1, math.ceil((last - first) / (max_ticks - 1)))
+    return [float(t) for t in range(first, last + 1, step)]
+
+
+def smooth(values: Sequence[float], weight: float = 0.6) -> np.ndarray:
+    """Debiased exponential moving average (as TensorBoard smooths); non-finite values stay."""
+    out = np.asarray(values, dtype="float64").copy()
+    last, debias = 0.0, 0.0
+    for i, v in enumerate(out):
+        if not math.isfinite(v):
+            continue
+        last = last * weight + (1 - weight) * v
+        debias = debias * weight + (1 - weight)
+        out[i] = last / debias
+    return out
+
+
+def draw(plt, figure: Figure, width: int | None = None) -> bool:
+    """Draws the figure onto a (cleared) plotext plot; False when there is no point to draw."""
+    plt.clear_figure()
+    drawn: list[tuple[np.ndarray, np.ndarray, Trace]] = []
+    max_points = width * POINTS_PER_COLUMN if width else None
+    for trace in figure.traces:
+        xa, ya = clean(trace.x, trace.y, figure.xlog, figure.ylog, max_points)
+        if len(xa):
+            drawn.append((xa, ya, trace))
+    if not drawn:
+        return False
+    for xa, ya, trace in drawn:
+        kwargs = {"label": trace.label} if trace.label else {}
+        if len(xa) == 1:
+            plt.scatter(xa.tolist(), ya.tolist(), marker="dot", color=trace.color, **kwargs)
+        else:
+            plt.plot(xa.tolist(), ya.tolist(), marker="braille", color=trace.color, **kwargs)
+    all_x = np.concatenate([d[0] for d in drawn])
+    all_y = np.concatenate([d[1] for d in drawn])
+    for x, color in figure.vlines:
+        if math.isfinite(x) and (not figure.xlog or x > 0):
+            plt.vertical_line(math.log10(x) if figure.xlog else x, color=color)
+    ylo, yhi = float(all_y.min()), float(all_y.max())
+    if figure.ylim is not None:
+        lo, hi = figure.ylim
+        if figure.ylog:
+            lo, hi = (math.log10(lo), math.log10(hi)) if lo > 0 and hi > 0 else (ylo, yhi)
+        if math.isfinite(lo) and math.isfinite(hi) and hi > lo:
+            plt.ylim(lo, hi)
+            ylo, yhi = lo, hi
+    xlo, xhi = float(all_x.min()), float(all_x.max())
+    if figure.xlog:
+        plt.xticks(*log_ticks(xlo, xhi))
+    elif figure.whole_x:
+        ticks = whole_ticks(xlo, xhi)
+        plt.xticks(ticks, [str(int(t)) for t in ticks])
+    else:
+        ticks = linear_ticks(xlo, xhi)
+        plt.xticks(ticks, tick_labels(ticks))
+    if figure.ylog:
+        plt.yticks(*log_ticks(ylo, yhi, max_ticks=4))
+    else:
+        ticks = linear_ticks(ylo, yhi)
+        plt.yticks(ticks, tick_labels(ticks))
+    title = figure.title + ("  " + " ".join(figure.notes) if figure.notes else "")
+    if title:
+        plt.title(title)
+    if figure.xlabel:
+        plt.xlabel(figure.xlabel)
+    return True
+
+
+class Chart(PlotextPlot):
+    """A chart widget that draws a ``Figure`` and redraws at most ``MAX_FPS`` times a second."""
+
+    DEFAULT_CSS = """
+    Chart {
+        width: 1fr;
+        height: 1fr;
+        min-height: 5;
+    }
+    """
+
+    def __init__(self, hint: str = "No data yet.", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._figure = Figure(hint=hint)
+        self._rendered: tuple[Figure, tuple[object, ...], RenderResult] | None = None
+        self._last_refresh = 0.0
+        self._timer: Timer | None = None
+        self.renders = 0  # how many times the figure was built (read by tests and the benchmark)
+
+    @property
+    def figure(self) -> Figure:
+        return self._figure
+
+    def show(self, figure: Figure) -> None:
+        """Shows a new figure; the repaint is delayed so repaints stay under MAX_FPS."""
+        self._figure = figure
+        if self._timer is not None:
+            return  # a repaint is already scheduled and will pick up this figure
+        wait = self._last_refresh + 1.0 / MAX_FPS - time.monotonic()
+        if wait <= 0:
+            self._repaint()
+        else:
+            self._timer = self.set_timer(wait, self._repaint)
+
+    def _repaint(self) -> None:
+        self._timer = None
+        self._last_refresh = time.monotonic()
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        """Builds the figure afresh, unless the same figure was just built at the same size."""
+        if self.size.width < 8 or self.size.height < 3:
+            return Text("")
+        figure, key = self._figure, (self.size, self.app.theme, self.theme)
+        if self._rendered is not None and self._rendered[0] is figure and self._rendered[1] == key:
+            return self._rendered[2]
+        self.renders += 1
+        if draw(self.plt, figure, self.size.width):
+            result = super().render()
+        else:
+            text = Text(justify="center")
+            if figure.title:
+                text.append(figure.title + "\n\n", style="bold")
+            text.append(figure.hint, style="italic")
+            result = Align.center(text, vertical="middle", height=self.size.height)
+        self._rendered = (figure, key, result)
+        return result

@@ -1,0 +1,136 @@
+"""Modal screens: the key list (F1), the TensorFlow log (F2), and a keyboard picker for choices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList, RichLog, Static
+from textual.widgets.option_list import Option
+
+LOG_TAIL_LINES = 400
+
+
+def escape(text: str) -> str:
+    """Text safe inside Textual content markup (every '[' escaped, not only tag-like ones)."""
+    return text.replace("[", "\\[")
+
+
+def key_label(key: str) -> str:
+    """'ctrl+t' -> '^t', 'left_square_bracket' -> '[' (as the footer shows keys)."""
+    names = {
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+        "space": "space",
+        "delete": "del",
+        "escape": "esc",
+        "enter": "enter",
+    }
+    parts = []
+    for k in key.split(","):
+        k = k.strip()
+        parts.append("^" + k[5:] if k.startswith("ctrl+") else names.get(k, k))
+    return " / ".join(parts)
+
+
+def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+    rows = []
+    for b in bindings:
+        if isinstance(b, Binding) and b.description:
+            rows.append((key_label(b.key), b.tooltip or b.description))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of the app, grouped by where it works.
+
+    Textual's own key panel lists only the bindings active for the focused widget; a learner
+    wants the whole map at once, so this screen builds it from the bindings of every pane.
+    """
+
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", show=False)]
+
+    def __init__(self, groups: Sequence[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def compose(self) -> ComposeResult:
+        width = max((len(key) for _, rows in self.groups for key, _ in rows), default=4) + 2
+        lines: list[str] = []
+        for title, rows in self.groups:
+            lines.append(f"[b u]{escape(title)}[/]")
+            lines += [
+                f"  [b $accent]{escape(key.ljust(width))}[/]{escape(what)}" for key, what in rows
+            ]
+            lines.append("")
+        with Vertical(id="help-box", classes="modal-box"):
+            yield Label("Keys  (esc closes)", classes="modal-title")
+            with VerticalScroll():
+                yield Static("\n".join(lines))
+
+
+class LogScreen(ModalScreen[None]):
+    """The end of the training process's log: TensorFlow's and absl's output, never on screen."""
+
+    BINDINGS = [
+        Binding("escape,f2,q", "dismiss", "Close", show=False),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="log-box", classes="modal-box"):
+            yield Label(
+                f"TensorFlow log: {self.path or '(none)'}  (r reload, esc close)",
+                classes="modal-title",
+            )
+            yield RichLog(id="tf-log", wrap=True, markup=False, highlight=False)
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        log = self.query_one(RichLog)
+        log.clear()
+        if self.path is None:
+            log.write("This session has no log file.")
+            return
+        try:
+            with open(self.path, encoding="utf-8", errors="replace") as handle:
+                lines = handle.readlines()[-LOG_TAIL_LINES:]
+        except OSError as exc:
+            log.write(f"Cannot read {self.path}: {exc.strerror or exc}")
+            return
+        if not lines:
+            log.write("The log is empty: TensorFlow has written nothing so far.")
+        for line in lines:
+            log.write(line.rstrip("\n"))
+
+
+class PickScreen(ModalScreen[str | None]):
+    """A titled list of choices; enter picks one, escape cancels."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False)]
+
+    def __init__(self, title: str, choices: Sequence[tuple[str, str]], note: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box pick-box"):
+            yield Label(self.title_text, classes="modal-title")
+            yield OptionList(*(Option(label, id=value) for value, label in self.choices))
+            if self.note:
+                yield Static(self.note, classes="modal-note")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)

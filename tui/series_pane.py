@@ -1,0 +1,206 @@
+"""Series pane: the synthetic series or a CSV column, the windowing, and a chart of the series."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Label, Select, Static
+
+from engine.errors import DataError
+from engine.series import Series, load_series
+from engine.specs import CsvSeries, Experiment, SyntheticSeries, WindowSpec, check
+from tui.charts import Chart
+from tui.figures import series_figure
+from tui.form import SpecForm, field_defs
+from tui.pane import Pane
+
+SYNTHETIC_FIELDS = field_defs(
+    SyntheticSeries,
+    "series",
+    (
+        "length",
+        "baseline",
+        "slope",
+        "period",
+        "amplitude",
+        "phase",
+        "noise_level",
+        "seed",
+        "split_time",
+    ),
+    noise_level="noise level",
+    split_time="split time",
+)
+CSV_FIELDS = field_defs(
+    CsvSeries,
+    "series",
+    ("path", "column", "header", "date_column", "split_time", "period"),
+    path="CSV file",
+    header="first row is a header",
+    date_column="date column",
+    split_time="split time",
+)
+WINDOW_FIELDS = field_defs(
+    WindowSpec,
+    "window",
+    ("window", "batch_size", "shuffle_buffer"),
+    window="window size",
+    batch_size="batch size",
+    shuffle_buffer="shuffle buffer",
+)
+SOURCES = {"synthetic": SyntheticSeries, "csv": CsvSeries}
+SOURCE_FIELDS = {"synthetic": SYNTHETIC_FIELDS, "csv": CSV_FIELDS}
+
+
+def _data_error_field(message: str, source: str) -> str:
+    """Which field a series error belongs to (the message itself names the file and value)."""
+    if source == "csv" and "column" in message and "line" not in message:
+        return "column"
+    if "split_time" in message or "too short for window" in message:
+        return "split_time"
+    return "path" if source == "csv" else "length"
+
+
+class SeriesPane(Pane):
+    """Edits ``experiment.series`` and ``.window``; commits them only when every field holds."""
+
+    TITLE = "Series"
+
+    def __init__(self) -> None:
+        super().__init__(id="series")
+        self._committed: tuple[object, WindowSpec] | None = None
+        self.series: Series | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with VerticalScroll(id="series-form", classes="form-column", can_focus=False):
+                with Horizontal(classes="field-line", id="source-line"):
+                    yield Label("source", classes="field-label")
+                    yield Select(
+                        [("synthetic (course)", "synthetic"), ("CSV file", "csv")],
+                        allow_blank=False,
+                        compact=True,
+                        id="series-source",
+                    )
+                # Only the form of the experiment's source is built now (a fast first frame);
+                # the other is mounted when the source changes.
+                spec = self.experiment.series
+                yield SpecForm(SOURCE_FIELDS[spec.source], id=spec.source)
+                yield Static("Windows", classes="form-heading")
+                yield SpecForm(WINDOW_FIELDS, id="windows")
+            with Vertical(id="series-view"):
+                yield Chart(hint="No valid series: fix the marked field.", id="series-chart")
+                yield Static("", id="series-summary")
+
+    def on_mount(self) -> None:
+        self.show_experiment(self.experiment)
+
+    @property
+    def source(self) -> str:
+        value = self.query_one("#series-source", Select).value
+        return value if isinstance(value, str) else "synthetic"
+
+    def show_experiment(self, experiment: Experiment) -> None:
+        if self._committed == (experiment.series, experiment.window):
+            return
+        spec = experiment.series
+        select = self.query_one("#series-source", Select)
+        with select.prevent(Select.Changed):
+            select.value = spec.source
+        self._committed = (experiment.series, experiment.window)
+        self.query_one("#windows", SpecForm).load(experiment.window)
+        if self.query(f"#{spec.source}"):
+            self._show_source(spec.source)
+            self.query_one(f"#{spec.source}", SpecForm).load(spec)
+            for form in self.query(SpecForm).results(SpecForm):
+                if form.id in SOURCES and form.id != spec.source:
+                    form.load(SOURCES[form.id]())
+            self.revalidate(commit=False)
+        else:
+            self._mount_form(spec.source, spec)
+
+    def _mount_form(self, source: str, spec: object) -> None:
+        """Builds the form of a source not shown before; it posts Changed once it holds ``spec``."""
+        form = SpecForm(SOURCE_FIELDS[source], id=source, initial=spec)
+        self.query_one("#series-form").mount(form, after="#source-line")
+        self._show_source(source)
+
+    def _show_source(self, source: str) -> None:
+        for form in self.query(SpecForm).results(SpecForm):
+            if form.id in SOURCES:
+                form.display = form.id == source
+
+    @on(Select.Changed, "#series-source")
+    def _source_changed(self) -> None:
+        source = self.source
+        if not self.query(f"#{source}"):
+            self._mount_form(source, SOURCES[source]())
+            return
+        self._show_source(source)
+        self.revalidate()
+
+    @on(SpecForm.Changed)
+    def _form_changed(self, event: SpecForm.Changed) -> None:
+        event.stop()
+        self.revalidate()
+
+    def revalidate(self, commit: bool = True) -> None:
+        """Checks every field; when all hold, the series and windows go into the experiment."""
+        source = self.source
+        form = self.query_one(f"#{source}", SpecForm)
+        windows = self.query_one("#windows", SpecForm)
+        values, problems = form.read()
+        wvalues, wproblems = windows.read()
+        marks = {name: str(p) for name, p in problems.items()}
+        wmarks = {name: str(p) for name, p in wproblems.items()}
+        series = None
+        if not marks and not wmarks:
+            spec = SOURCES[source](**values)
+            window = WindowSpec(**wvalues)
+            for fp in check(spec, "series") + check(window, "window"):
+                target = marks if fp.path.startswith("series.") else wmarks
+                target.setdefault(fp.path.split(".")[-1], str(fp))
+            if not marks and not wmarks:
+                try:
+                    series = load_series(spec, window.window)
+                except DataError as exc:  # its message names the file or field and the value
+                    marks[_data_error_field(str(exc), source)] = str(exc)
+        form.mark(marks)
+        windows.mark(wmarks)
+        self.set_problems(len(marks) + len(wmarks))
+        if series is not None:
+            self.series = series
+            if commit:
+                self._committed = (spec, window)
+                self.seqlab.commit(dataclasses.replace(self.experiment, series=spec, window=window))
+        elif self.series is None or not commit:
+            self.series = self._load_in_force()
+        self._show_chart()
+
+    def _load_in_force(self) -> Series | None:
+        exp = self.experiment
+        try:
+            return load_series(exp.series, exp.window.window)
+        except DataError:
+            return None
+
+    def _show_chart(self) -> None:
+        self.query_one("#series-chart", Chart).show(series_figure(self.series))
+        summary = self.query_one("#series-summary", Static)
+        if self.series is None:
+            summary.update("The experiment's series cannot be loaded: fix the marked field.")
+            return
+        s, w = self.series, self.experiment.window
+        n_train = max(0, s.split_time - w.window)
+        summary.update(
+            f"train {s.split_time} pts → {n_train} windows of {w.window} · "
+            f"validation {len(s.valid)} pts · "
+            + (
+                "all fields valid"
+                if not self.problems
+                else f"{self.problems} field(s) not in force"
+            )
+        )
