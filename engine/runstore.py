@@ -156,7 +156,8 @@ class RunHandle:
         writer = csv.writer(out)
         writer.writerow(("time", "actual", "forecast"))
         for t, a, f in zip(time_, actual, forecast, strict=True):
-            writer.writerow((f"{float(t):g}", f"{float(a):.6g}", f"{float(f):.6g}"))
+            # time at full precision (``g`` would print 1.23457e+06); values as float32 holds them
+            writer.writerow((repr(float(t)), f"{float(a):.7g}", f"{float(f):.7g}"))
         atomic_write(self.path / "forecast.csv", out.getvalue())
 
     def finish(self, status: str, reason: str | None = None) -> None:
@@ -219,7 +220,8 @@ class RunStore:
             metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             metrics = {}
-        epochs = len(self.history(path)) if status.get("kind") == "train" else status.get("epochs", 0)
+        kind = status.get("kind")
+        epochs = len(self.history(path)) if kind == "train" else status.get("epochs", 0)
         return RunInfo(
             run_id=path.name,
             path=path,

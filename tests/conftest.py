@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,37 @@ def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.Comple
 def python_subprocess() -> Callable[..., subprocess.CompletedProcess[str]]:
     """``run_python`` as a fixture: Python code in a fresh interpreter."""
     return run_python
+
+
+@pytest.fixture
+def tiny_experiment() -> Callable[..., Any]:
+    """A small, fast experiment (300 points, split 250, SimpleRNN 8 x2, 15 batches an epoch);
+    keyword arguments replace fields of its ``train`` spec (``model=`` replaces the layers)."""
+    from engine.specs import (
+        Dense,
+        ExpandDims,
+        Experiment,
+        ModelSpec,
+        Scale,
+        SimpleRNN,
+        TrainSpec,
+        WindowSpec,
+    )
+
+    def make(model: tuple | None = None, **train: Any) -> Experiment:
+        layers = model or (
+            ExpandDims(),
+            SimpleRNN(units=8, return_sequences=True),
+            SimpleRNN(units=8),
+            Dense(units=1),
+            Scale(factor=100.0),
+        )
+        return Experiment(
+            name="tiny",
+            series=SyntheticSeries(length=300, split_time=250),
+            window=WindowSpec(window=10, batch_size=16, shuffle_buffer=1000),
+            model=ModelSpec(tuple(layers)),
+            train=TrainSpec(**{"learning_rate": 1e-5, "epochs": 3, **train}),
+        )
+
+    return make

@@ -1,0 +1,101 @@
+"""The learning-rate sweep's schedule and the rates it suggests (numpy only, no TensorFlow).
+
+The course sweeps the rate ``start * 10**(epoch / epochs_per_decade)`` (1e-8, 20, 100 epochs) and
+reads a good rate off a plot of loss against rate. ``suggest`` turns that plot into three numbers,
+each defined in its own function below. ``engine.training.sweep`` runs the sweep itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from engine.errors import ConfigError, SeqlabError
+from engine.specs import Experiment, SweepSpec, TrainSpec, check_value
+
+EXPLODED = 4.0  # a loss above this many times the best so far has left the useful part of the curve
+
+
+def sweep_rates(spec: SweepSpec) -> np.ndarray:
+    """The rate for each epoch (0-based), as the course's ``LearningRateScheduler`` sets it."""
+    return spec.start * 10 ** (np.arange(spec.epochs) / spec.epochs_per_decade)
+
+
+def _finite(lrs: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lrs = np.asarray(lrs, dtype="float64")
+    losses = np.asarray(losses, dtype="float64")
+    if lrs.shape != losses.shape:
+        raise ValueError(f"{lrs.shape[0]} rates but {losses.shape[0]} losses")
+    keep = np.isfinite(lrs) & np.isfinite(losses) & (lrs > 0)
+    return lrs[keep], losses[keep]
+
+
+def minimum(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """The rate at the lowest loss, divided by 10.
+
+    At the lowest point the rate is already close to unstable; a tenth of it trains steadily
+    (the usual rule of thumb for learning-rate finders).
+    """
+    return float(lrs[int(np.argmin(losses))] / 10)
+
+
+def steep(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """The rate where the loss falls fastest on the way down to its minimum.
+
+    Slope = change of loss per decade of rate (``np.gradient`` over log10 rate), taken only up to
+    the lowest point so that the noisy, diverging part after it cannot win. If the loss never
+    falls (lowest at the first point), the first rate.
+    """
+    lowest = int(np.argmin(losses))
+    if lowest == 0:
+        return float(lrs[0])
+    x, y = np.log10(lrs[: lowest + 1]), losses[: lowest + 1]
+    return float(lrs[int(np.argmin(np.gradient(y, x)))])
+
+
+def valley(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """The middle of the longest falling stretch of the curve's useful part.
+
+    Useful part: the points whose loss is within ``EXPLODED`` (4) times the lowest loss, the same
+    bound the sweep's early stop uses and roughly the course's zoomed plot axis; far above it the
+    model has not started learning yet, or has diverged. Falling stretch: points in order of rising
+    rate, each with a lower loss than the one before; points that break the fall are skipped as
+    noise, so this is the longest strictly decreasing subsequence. The suggestion is the middle of
+    that stretch on the log axis: the geometric mean of its first and last rates. Ties go to the
+    stretch that ends lowest.
+    """
+    keep = losses <= EXPLODED * losses.min()
+    x, y = lrs[keep], losses[keep]
+    n = len(y)
+    length = np.ones(n, dtype=int)
+    start = np.arange(n)
+    for i in range(1, n):
+        for j in range(i):
+            if y[j] > y[i] and length[j] + 1 > length[i]:
+                length[i] = length[j] + 1
+                start[i] = start[j]
+    best = max(range(n), key=lambda i: (length[i], -y[i]))
+    return float(np.sqrt(x[start[best]] * x[best]))
+
+
+def suggest(lrs: np.ndarray, losses: np.ndarray) -> dict[str, float]:
+    """The three suggestions ``minimum``, ``steep`` and ``valley``; non-finite points are skipped.
+
+    Raises SeqlabError when fewer than three finite points remain (the sweep diverged at once).
+    """
+    x, y = _finite(lrs, losses)
+    if len(x) < 3:
+        raise SeqlabError(
+            f"the sweep has {len(x)} point(s) with a finite loss; at least 3 are needed to "
+            "suggest a learning rate (start the sweep lower: sweep.start)"
+        )
+    return {"minimum": minimum(x, y), "steep": steep(x, y), "valley": valley(x, y)}
+
+
+def apply_suggestion(exp: Experiment, lr: float) -> Experiment:
+    """The experiment with ``train.learning_rate`` set to ``lr`` (checked like any edited field)."""
+    problem = check_value(TrainSpec, "learning_rate", float(lr), "train.learning_rate")
+    if problem:
+        raise ConfigError([problem])
+    return dataclasses.replace(exp, train=dataclasses.replace(exp.train, learning_rate=float(lr)))

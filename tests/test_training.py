@@ -1,0 +1,379 @@
+"""The training engine: events, stop, divergence, determinism, the course's numbers, saved runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine import config, training
+from engine.events import (
+    BatchProgress,
+    EpochEnded,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    RunStopped,
+)
+from engine.presets import PRESETS
+from engine.runstore import RunStore
+from engine.series import load_series
+from engine.specs import CsvSeries, Dense, ExpandDims, Scale, SimpleRNN
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))  # the course pipeline, re-implemented for comparison
+
+pytestmark = pytest.mark.slow  # every test here trains (seconds each)
+
+
+def run(exp, stop=None, **kwargs):
+    """Trains; returns (events, outcome)."""
+    events: list = []
+    outcome = training.train(exp, events.append, stop, **kwargs)
+    return events, outcome
+
+
+def epochs_of(events) -> list[EpochEnded]:
+    return [e for e in events if isinstance(e, EpochEnded)]
+
+
+def test_events_metrics_and_saved_run(tiny_experiment, tmp_path) -> None:
+    exp = tiny_experiment(epochs=3, validate=True)
+    events, done = run(exp, store=RunStore(tmp_path))
+
+    # order: RunStarted, then progress and one EpochEnded per epoch, then the outcome (returned)
+    started = events[0]
+    assert isinstance(started, RunStarted)
+    assert (started.kind, started.total_epochs, started.steps_per_epoch) == ("train", 3, 15)
+    assert started.params == 8 * (1 + 8 + 1) + 8 * (8 + 8 + 1) + 9  # SimpleRNN 8 x2 + Dense 1
+    assert events[-1] is done and isinstance(done, RunFinished)
+    middle = events[1:-1]
+    assert all(isinstance(e, (BatchProgress, EpochEnded)) for e in middle)
+    assert [e.epoch for e in epochs_of(events)] == [1, 2, 3]
+    assert all(e.epoch in (1, 2, 3) for e in middle if isinstance(e, BatchProgress))
+    assert {e.run_id for e in events} == {started.run_id}
+
+    for e in epochs_of(events):  # the learning rate comes from the optimizer, as float32
+        assert e.learning_rate == pytest.approx(1e-5, rel=1e-7)
+        assert e.val_loss is not None and e.val_mae is not None and e.seconds > 0
+
+    # metrics against numpy, on the forecast the run reports
+    series = load_series(exp.series, exp.window.window)
+    actual = series.valid.astype("float64")
+    forecast = np.array(done.forecast)
+    assert forecast.shape == (50,)
+    errors = forecast - actual
+    naive = series.values[249:-1].astype("float64") - actual
+    m = done.metrics
+    assert m["val_mae"] == pytest.approx(np.mean(np.abs(errors)))
+    assert m["val_mse"] == pytest.approx(np.mean(errors**2))
+    assert m["val_rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)))
+    smape = 100 * np.mean(2 * np.abs(errors) / (np.abs(actual) + np.abs(forecast)))
+    assert m["val_smape"] == pytest.approx(smape)
+    assert m["naive_mae"] == pytest.approx(np.mean(np.abs(naive)))
+    assert m["naive_mse"] == pytest.approx(np.mean(naive**2))
+
+    # the saved run: status, history, forecast, metrics, and a model that loads safely
+    store = RunStore(tmp_path)
+    [info] = store.list()
+    assert (info.status, info.epochs, info.path) == ("finished", 3, Path(done.run_dir))
+    history = store.history(info.path)
+    assert [r["loss"] for r in history] == pytest.approx([e.loss for e in epochs_of(events)])
+    assert [r["val_mae"] for r in history] == pytest.approx([e.val_mae for e in epochs_of(events)])
+    t, a, f = store.forecast(info.path)
+    np.testing.assert_allclose(f, forecast, rtol=1e-6)
+    np.testing.assert_array_equal(t, series.time_valid)
+    assert store.metrics(info.path) == pytest.approx(m)
+    assert store.experiment(info.path) == exp
+    from engine.forecast import validation_forecast
+    from engine.keras_model import load_model
+
+    model = load_model(info.path / "model.keras")
+    np.testing.assert_allclose(validation_forecast(model, series, 10), forecast, rtol=1e-5)
+    assert not [p for p in info.path.iterdir() if p.name.startswith(".")]  # no temporary files
+
+
+def test_same_experiment_gives_the_same_losses_bit_for_bit(tiny_experiment) -> None:
+    exp = tiny_experiment(epochs=4)
+    first = [e.loss for e in epochs_of(run(exp, save=False)[0])]
+    again = [e.loss for e in epochs_of(run(exp, save=False)[0])]
+    assert first == again  # no tolerance: seeded weights, shuffle order and XLA are deterministic
+    other = [e.loss for e in epochs_of(run(tiny_experiment(epochs=4, seed=52), save=False)[0])]
+    assert other != first
+
+
+def test_same_batches_without_xla_equal_the_course_pipeline(course_series) -> None:
+    """The course's windowed_dataset + Lambda model + fit, against seqlab with XLA off (and on)."""
+    import keras
+    from course_pipeline import compile_course, course_model, windowed_dataset
+
+    base = PRESETS["course-rnn"]
+    exp = dataclasses.replace(
+        base,
+        series=dataclasses.replace(base.series, length=400, split_time=350),
+        window=dataclasses.replace(base.window, batch_size=32),
+        train=dataclasses.replace(base.train, learning_rate=1e-6, epochs=3),
+    )
+    seed, w = exp.train.seed, exp.window.window
+    series = load_series(exp.series, w)
+
+    # precondition: the same batches (seeded shuffles of the same windows)
+    keras.utils.set_random_seed(seed)
+    theirs = list(windowed_dataset(series.train, w, 32, 1000, seed=seed).repeat(2))
+    keras.utils.set_random_seed(seed)
+    data = training._prepare(exp, seq2seq=False)
+    ours = list(training._train_dataset(data, exp, threading.Event()).take(len(theirs)))
+    for (x1, y1), (x2, y2) in zip(theirs, ours, strict=True):
+        np.testing.assert_array_equal(x1.numpy(), x2.numpy())
+        np.testing.assert_array_equal(y1.numpy(), y2.numpy())
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = course_model("rnn")
+    compile_course(model, "huber", 1e-6)
+    course = model.fit(windowed_dataset(series.train, w, 32, 1000, seed=seed), epochs=3, verbose=0)
+    course_loss = course.history["loss"]
+
+    plain = [e.loss for e in epochs_of(run(exp, save=False, xla=False)[0])]
+    np.testing.assert_allclose(plain, course_loss, rtol=1e-4, atol=1e-4)
+    fast = [e.loss for e in epochs_of(run(exp, save=False)[0])]
+    np.testing.assert_allclose(fast, course_loss, rtol=1e-4)
+
+
+@pytest.mark.parametrize("seq2seq", [False, True], ids=["seq2vec", "seq2seq"])
+def test_forecast_equals_the_course_model_forecast(tiny_experiment, seq2seq) -> None:
+    import keras
+    from course_pipeline import course_forecast
+
+    from engine.forecast import validation_forecast
+    from engine.keras_model import build_model
+
+    if seq2seq:
+        layers = (ExpandDims(), SimpleRNN(units=8, return_sequences=True), Dense(units=1))
+    else:
+        layers = tiny_experiment().model.layers
+    exp = tiny_experiment(model=layers)
+    series = load_series(exp.series, 10)
+    keras.utils.set_random_seed(1)
+    model = build_model(exp.model, 10)
+    theirs = course_forecast(model, series.values, series.split_time, 10)
+    ours = validation_forecast(model, series, 10)
+    assert ours.shape == theirs.shape == (50,)
+    np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
+
+
+def test_sequence_to_sequence_models_train_on_shifted_windows(tiny_experiment) -> None:
+    exp = tiny_experiment(
+        model=(ExpandDims(), SimpleRNN(units=8, return_sequences=True), Dense(1), Scale(100.0)),
+        epochs=2,
+        validate=True,
+    )
+    data = training._prepare(exp, seq2seq=True)
+    assert data.y.shape == data.x.shape == (240, 10)
+    np.testing.assert_array_equal(data.y[:, :-1], data.x[:, 1:])  # labels: the window, shifted
+    events, done = run(exp, save=False)
+    assert isinstance(done, RunFinished) and len(done.forecast) == 50
+    assert all(e.val_mae is not None for e in epochs_of(events))
+
+
+class CountingStop(threading.Event):
+    """A stop flag that counts the checks tf.data makes as training takes each batch (the trainer's
+    own checks run on the main thread), and is set while the ``at``-th batch is being taken, as if
+    a user pressed stop just then."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+        self.checks = 0
+
+    def is_set(self) -> bool:
+        if threading.current_thread() is not threading.main_thread():
+            self.checks += 1
+            if self.checks == self.at:
+                self.set()
+                return False  # this batch was taken before the request
+        return super().is_set()
+
+
+@pytest.fixture
+def trained_batches(monkeypatch):
+    """The optimizer's step count of the last model the trainer built: batches trained."""
+    built = []
+    original = training.build_model
+
+    def build_model(spec, window):
+        built.append(original(spec, window))
+        return built[-1]
+
+    monkeypatch.setattr(training, "build_model", build_model)
+    return lambda: int(built[-1].optimizer.iterations.numpy())
+
+
+def test_stop_is_honoured_within_one_batch(tiny_experiment, tmp_path, trained_batches) -> None:
+    # 15 batches an epoch, all in one call (steps_per_execution 15); stop in batch 4 of epoch 2
+    stop = CountingStop(at=15 + 4)
+    events, stopped = run(tiny_experiment(epochs=50), stop, store=RunStore(tmp_path))
+    assert trained_batches() == 19  # the batch in flight finishes; no other starts
+    assert stop.checks == 20  # the next batch was refused
+    assert isinstance(stopped, RunStopped) and events[-1] is stopped
+    assert stopped.epochs == 1 and stopped.reason == "stopped by request after 1 epoch"
+    assert [e.epoch for e in epochs_of(events)] == [1]
+    [info] = RunStore(tmp_path).list()
+    assert info.status == "stopped" and len(RunStore(tmp_path).history(info.path)) == 1
+
+
+def test_stop_is_honoured_within_one_batch_during_validation(
+    tiny_experiment, trained_batches
+) -> None:
+    # epoch 1: 15 training batches, then 4 validation batches; stop in the 2nd of those
+    stop = CountingStop(at=15 + 2)
+    events, stopped = run(tiny_experiment(epochs=5, validate=True), stop, save=False)
+    assert stop.checks == 18 and trained_batches() == 15
+    assert isinstance(stopped, RunStopped) and stopped.epochs == 0  # epoch 1 did not complete
+    assert not epochs_of(events)
+
+
+def test_a_stop_between_epochs_trains_no_further_batch(tiny_experiment, trained_batches) -> None:
+    """Nothing reads ahead past the stop check: a request made at the end of an epoch (here from
+    the event callback) keeps every batch of the next epoch out of training."""
+    stop = threading.Event()
+    events: list = []
+
+    def on_event(event):
+        events.append(event)
+        if isinstance(event, EpochEnded) and event.epoch == 2:
+            stop.set()
+
+    stopped = training.train(tiny_experiment(epochs=100), on_event, stop, save=False)
+    assert isinstance(stopped, RunStopped) and stopped.epochs == 2
+    assert [e.epoch for e in epochs_of(events)] == [1, 2]
+    assert trained_batches() == 2 * 15
+
+
+def test_a_diverging_loss_stops_at_once_with_advice(tiny_experiment, tmp_path) -> None:
+    exp = tiny_experiment(learning_rate=10.0, loss="mse", epochs=20)
+    events, stopped = run(exp, store=RunStore(tmp_path))
+    assert isinstance(stopped, RunStopped)
+    assert [type(e) for e in events if not isinstance(e, BatchProgress)] == [RunStarted, RunStopped]
+    reason = stopped.reason
+    assert "NaN" in reason or "infinite" in reason
+    assert "epoch 1" in reason and "learning rate 10" in reason and "try 1" in reason
+    assert "sweep" in reason
+    [info] = RunStore(tmp_path).list()
+    assert info.status == "stopped" and info.reason == reason
+
+
+def test_problems_before_training_fail_without_starting(tiny_experiment, tmp_path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    events, failed = run(tiny_experiment(), store=RunStore(a_file / "runs"))
+    assert events == [failed] and isinstance(failed, RunFailed)
+    assert "runs folder" in failed.message and "not writable" in failed.message
+
+    missing = dataclasses.replace(tiny_experiment(), series=CsvSeries(path=str(tmp_path / "x.csv")))
+    events, failed = run(missing, store=RunStore(tmp_path / "runs"))
+    assert events == [failed] and "x.csv: no such file" in failed.message
+
+    events, failed = run(PRESETS["quiz-q8"], store=RunStore(tmp_path / "runs"))
+    assert events == [failed] and "return_sequences" in failed.message
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_xla_fallback_is_noted(tiny_experiment, tmp_path, monkeypatch) -> None:
+    """A model XLA cannot compile (here: a numpy_function inside) trains without XLA."""
+    import keras
+    import tensorflow as tf
+
+    original = training.build_model
+
+    class Opaque(keras.layers.Layer):
+        def call(self, x):
+            return tf.ensure_shape(tf.numpy_function(lambda a: a, [x], tf.float32), x.shape)
+
+    def build_with_opaque_layer(spec, window):
+        inner = original(spec, window)
+        inputs = keras.Input((window,))
+        return keras.Model(inputs, inner(Opaque()(inputs)))
+
+    monkeypatch.setattr(training, "build_model", build_with_opaque_layer)
+    events, done = run(tiny_experiment(epochs=2), store=RunStore(tmp_path))
+    assert isinstance(done, RunFinished), done
+    [note] = events[0].notes
+    assert "XLA could not compile this model" in note and "PyFunc" in note
+    assert note in (Path(done.run_dir) / "run.log").read_text()
+
+
+TRAIN_IN_CHILD = textwrap.dedent(
+    """
+    import resource, signal, sys
+    from engine import config, training
+    from engine.runstore import RunStore
+    exp = config.load(sys.argv[1])
+    if len(sys.argv) > 3:  # a file size limit: writing a bigger file fails like a full disk
+        training.load_tensorflow()
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), int(sys.argv[3])))
+    done = training.train(exp, lambda e: None, store=RunStore(sys.argv[2]))
+    print(type(done).__name__, getattr(done, "message", ""))
+    """
+)
+
+
+def _child(exp, tmp_path, *extra: str) -> subprocess.Popen:
+    path = tmp_path / "exp.toml"
+    path.write_text(config.dumps(exp))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = [sys.executable, "-c", TRAIN_IN_CHILD, str(path), str(tmp_path / "runs"), *extra]
+    return subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_a_killed_run_is_listed_as_interrupted_with_its_history(tiny_experiment, tmp_path) -> None:
+    child = _child(tiny_experiment(epochs=100_000), tmp_path)
+    store = RunStore(tmp_path / "runs")
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:
+            infos = store.list()
+            if infos and infos[0].epochs >= 3:
+                break
+            assert child.poll() is None, child.communicate()
+            time.sleep(0.1)
+        else:
+            pytest.fail("the child trained no epochs in 90 s")
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    [info] = store.list()
+    assert info.status == "interrupted" and "killed or crashed" in info.reason
+    rows = store.history(info.path)
+    assert len(rows) >= 3 and [r["epoch"] for r in rows] == list(range(1, len(rows) + 1))
+    lines = (info.path / "history.csv").read_text().splitlines()
+    assert all(line.count(",") == 6 for line in lines)  # whole lines: no torn row
+    assert json.loads((info.path / "status.json").read_text())["status"] == "running"
+
+
+def test_a_failed_save_marks_the_run_failed_and_leaves_no_torn_file(
+    tiny_experiment, tmp_path
+) -> None:
+    # 16 KiB: the history and status fit, the model (~40 KiB) does not
+    child = _child(tiny_experiment(epochs=2), tmp_path, "16384")
+    out, err = child.communicate(timeout=120)
+    assert out.startswith("RunFailed could not save the run"), (out, err)
+    assert "File too large" in out
+    [info] = RunStore(tmp_path / "runs").list()
+    assert info.status == "failed" and "could not save the run" in info.reason
+    names = sorted(p.name for p in info.path.iterdir())
+    assert names == ["experiment.toml", "history.csv", "run.log", "status.json"]
+    assert len(RunStore(tmp_path / "runs").history(info.path)) == 2
