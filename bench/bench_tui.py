@@ -7,7 +7,8 @@
 3. Key press -> screen during training: ``l`` (toggle log y) until the loss chart's title changes,
    while the course RNN trains, and the same with the app idle.
 
-Usage: python bench/bench_tui.py [--rounds N] [--epochs N]. Needs tmux and the installed project.
+Usage: python bench/bench_tui.py [--rounds N] [--epochs N] [--first-frame-only]. Needs tmux and the
+installed project.
 """
 
 from __future__ import annotations
@@ -184,6 +185,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="launches per app (first frame)")
     parser.add_argument("--epochs", type=int, default=60, help="epochs per training run")
     parser.add_argument("--presses", type=int, default=12, help="key presses per latency series")
+    parser.add_argument(
+        "--first-frame-only", action="store_true", help="measure launch -> first frame only"
+    )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         sys.exit("tmux is needed")
@@ -200,6 +204,10 @@ def main() -> None:
     print(f"launch -> first frame, seqlab:      {fmt(app_ff)}")
     print(f"launch -> first frame, bare Textual: {fmt(bare_ff)}")
     print(f"  ratio seqlab / bare: {statistics.median(app_ff) / statistics.median(bare_ff):.2f}")
+    if args.first_frame_only:
+        keepalive.close()
+        shutil.rmtree(work, ignore_errors=True)
+        return
 
     headless, in_app = [], []
     for i in range(2):  # interleaved: headless, app, headless, app

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.app import App, ComposeResult, SystemCommand
@@ -38,19 +39,15 @@ from engine.shapes import infer
 from engine.specs import Experiment
 from tui.backend import Backend, EngineState, RunEvent
 from tui.charts import fmt_number
-from tui.model_pane import ModelPane
 from tui.pane import Pane
-from tui.runs_pane import RunsPane
-from tui.screens import HelpScreen, LogScreen, PickScreen, binding_rows
 from tui.series_pane import SeriesPane
-from tui.training_pane import TrainingPane
 
-PANES = {
-    "series": SeriesPane.TITLE,
-    "model": ModelPane.TITLE,
-    "training": TrainingPane.TITLE,
-    "runs": RunsPane.TITLE,
-}
+if TYPE_CHECKING:
+    from tui.training_pane import TrainingPane
+
+# The hidden panes' modules (and what they import) load after the first frame, with the panes
+# themselves; so their titles are spelled here rather than read from their classes.
+PANES = {"series": SeriesPane.TITLE, "model": "Model", "training": "Training", "runs": "Runs"}
 MOVES = {f"show_pane('{name}')" for name in PANES} | {"leave_field"}  # F1 lists them in one row
 STATUS_INTERVAL = 0.2  # seconds between top-bar updates while epochs stream in
 QUIT_GRACE = 1.5  # seconds a live run gets to stop and save when the app quits
@@ -194,6 +191,10 @@ class SeqlabApp(App[None]):
 
     async def _after_first_frame(self) -> None:
         """Mounts the hidden panes, then starts the engine: the first frame is not kept waiting."""
+        from tui.model_pane import ModelPane
+        from tui.runs_pane import RunsPane
+        from tui.training_pane import TrainingPane
+
         switcher = self.query_one("#panes", ContentSwitcher)
         for pane in (ModelPane(), TrainingPane(), RunsPane(self.store)):
             if self._quitting or not switcher.is_attached:
@@ -251,6 +252,8 @@ class SeqlabApp(App[None]):
 
     @property
     def training(self) -> TrainingPane:
+        from tui.training_pane import TrainingPane
+
         return self.query_one("#training", TrainingPane)
 
     # --- the experiment --------------------------------------------------------------------------
@@ -355,6 +358,8 @@ class SeqlabApp(App[None]):
                 self.notify(
                     event.message, title=f"{event.kind} failed", severity="error", markup=False
                 )
+            from tui.runs_pane import RunsPane
+
             runs = self.pane("runs")
             assert isinstance(runs, RunsPane)
             runs.reload()
@@ -372,6 +377,8 @@ class SeqlabApp(App[None]):
         if action == "stop":
             return self.live is not None
         if action == "fix":
+            from tui.model_pane import ModelPane
+
             model = self.pane("model")
             return isinstance(model, ModelPane) and model.can_fix()
         if action == "use_lr":
@@ -428,6 +435,8 @@ class SeqlabApp(App[None]):
         self.backend.stop()
 
     def action_fix(self) -> None:
+        from tui.model_pane import ModelPane
+
         model = self.pane("model")
         if isinstance(model, ModelPane) and model.apply_fix():
             self.action_show_pane("model")
@@ -447,6 +456,8 @@ class SeqlabApp(App[None]):
             if name:
                 self.apply_suggestion(name)
 
+        from tui.screens import PickScreen
+
         self.push_screen(PickScreen("Train with which learning rate?", choices), picked)
 
     def apply_suggestion(self, name: str) -> None:
@@ -463,6 +474,11 @@ class SeqlabApp(App[None]):
         self.log_line(f"Learning rate set to {fmt_number(rate)} ({name}). Press ctrl+t to train.")
 
     def action_help(self) -> None:
+        from tui.model_pane import ModelPane
+        from tui.runs_pane import RunsPane
+        from tui.screens import HelpScreen, binding_rows
+        from tui.training_pane import TrainingPane
+
         general = [
             ("tab / shift+tab", "Next / previous field; past the last field, the next pane"),
             ("1 2 3 4", "Series, Model, Training, Runs (outside text fields)"),
@@ -481,6 +497,8 @@ class SeqlabApp(App[None]):
         self.push_screen(HelpScreen(groups))
 
     def action_tf_log(self) -> None:
+        from tui.screens import LogScreen
+
         self.push_screen(LogScreen(self.backend.log_path))
 
     def action_show_pane(self, name: str) -> None:

@@ -249,13 +249,24 @@ class Chart(PlotextPlot):
     }
     """
 
-    def __init__(self, hint: str = "No data yet.", **kwargs) -> None:
+    def __init__(self, hint: str = "No data yet.", *, defer: bool = False, **kwargs) -> None:
+        """``defer``: stay blank in the frame the chart is mounted in and draw in the next, so a
+        chart on the first screen does not hold up the app's first frame with a plotext build."""
         super().__init__(**kwargs)
+        self._held = defer
         self._figure = Figure(hint=hint)
         self._rendered: tuple[Figure, tuple[object, ...], RenderResult] | None = None
         self._last_refresh = 0.0
         self._timer: Timer | None = None
         self.renders = 0  # how many times the figure was built (read by tests and the benchmark)
+
+    def on_mount(self) -> None:  # PlotextPlot's own on_mount runs too (Textual walks the MRO)
+        if self._held:
+            self.call_after_refresh(self._release)
+
+    def _release(self) -> None:
+        self._held = False
+        self.refresh()
 
     @property
     def figure(self) -> Figure:
@@ -279,7 +290,7 @@ class Chart(PlotextPlot):
 
     def render(self) -> RenderResult:
         """Builds the figure afresh, unless the same figure was just built at the same size."""
-        if self.size.width < 8 or self.size.height < 3:
+        if self._held or self.size.width < 8 or self.size.height < 3:
             return Text("")
         figure, key = self._figure, (self.size, self.app.theme, self.theme)
         if self._rendered is not None and self._rendered[0] is figure and self._rendered[1] == key:

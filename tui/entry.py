@@ -8,10 +8,11 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    from engine import cli
+    if args:  # a bare ``seqlab`` skips importing the CLI (its parser, baselines, plots)
+        from engine import cli
 
-    if args and (args[0].startswith("-") or args[0] in cli.command_names()):
-        return cli.main(args)
+        if args[0].startswith("-") or args[0] in cli.command_names():
+            return cli.main(args)
     from tui.launch import launch
 
     return launch(args[0] if args else None)

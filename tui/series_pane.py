@@ -92,7 +92,9 @@ class SeriesPane(Pane):
                 yield Static("Windows", classes="form-heading")
                 yield SpecForm(WINDOW_FIELDS, id="windows")
             with Vertical(id="series-view"):
-                yield Chart(hint="No valid series: fix the marked field.", id="series-chart")
+                yield Chart(
+                    hint="No valid series: fix the marked field.", id="series-chart", defer=True
+                )
                 yield Static("", id="series-summary")
 
     def on_mount(self) -> None:

@@ -62,6 +62,39 @@ class ChartDeck(Container, can_focus=True):
     """The four charts; focusable so the chart keys work without leaving the keyboard."""
 
 
+def epoch_lines(event: EpochEnded) -> tuple[str, ...]:
+    """An epoch's log line, then shorter forms for narrow logs.
+
+    Fields go in this order: the epoch total (the progress bar shows it), the epoch's seconds,
+    the word "MAE" of "val MAE", the training MAE; loss and validation MAE (the course's
+    measure) stay to the last.
+    """
+    n, total = f"{event.epoch:>4}", f"/{event.total_epochs}"
+    loss, mae = f" loss {event.loss:#.4g}", f" MAE {event.mae:#.4g}"
+    secs = f" {event.seconds:.2f}s"
+    if event.val_mae is None:
+        return (n + total + loss + mae + secs, n + loss + mae + secs, n + loss + mae, n + loss)
+    val, short_val = f" val MAE {event.val_mae:#.4g}", f" val {event.val_mae:#.4g}"
+    return (
+        n + total + loss + mae + val + secs,
+        n + loss + mae + val + secs,
+        n + loss + mae + val,
+        n + loss + mae + short_val,
+        n + loss + short_val,
+    )
+
+
+def fitting(variants: tuple[str, ...], width: int) -> str:
+    """The first line (Rich markup) that fits ``width`` cells, else the shortest; the first
+    while the width is not known yet."""
+    if width <= 0:
+        return variants[0]
+    for line in variants:
+        if Text.from_markup(line).cell_len <= width:
+            return line
+    return variants[-1]
+
+
 class TrainingPane(Pane):
     TITLE = "Training"
     BINDINGS = [
@@ -87,7 +120,7 @@ class TrainingPane(Pane):
         # The log as plain text; the RichLog only lays lines out once it has been shown.
         self.log_lines: deque[str] = deque(maxlen=LOG_LINES)
         # What events changed and the screen does not show yet (see _flush).
-        self._pending_log: list[str] = []
+        self._pending_log: list[tuple[str, ...]] = []
         self._status: str | None = None
         self._progress: tuple[int, int] | None = None
         self._dirty: set[str] = set()
@@ -155,10 +188,14 @@ class TrainingPane(Pane):
 
     # --- runs ------------------------------------------------------------------------------------
 
-    def write_log(self, text: str) -> None:
-        """One line (Rich markup) at the end of the run log (drawn at the next flush)."""
+    def write_log(self, text: str, *shorter: str) -> None:
+        """One line (Rich markup) at the end of the run log (drawn at the next flush).
+
+        ``shorter``: the same line with fewer fields, shortest last; the log shows the first that
+        fits its width (a narrow terminal would otherwise wrap an epoch over two lines).
+        """
         self.log_lines.append(Text.from_markup(text).plain)
-        self._pending_log.append(text)
+        self._pending_log.append((text, *shorter))
         self._schedule()
 
     def begin(self, kind: str, experiment: Experiment) -> None:
@@ -208,11 +245,7 @@ class TrainingPane(Pane):
             self._status = (
                 f"{kind}: epoch {event.epoch}/{event.total_epochs} · loss {event.loss:.4g}"
             )
-            val = "" if event.val_mae is None else f" val MAE {event.val_mae:#.4g}"
-            self.write_log(
-                f"{event.epoch:>4}/{event.total_epochs} loss {event.loss:#.4g} MAE {event.mae:#.4g}"
-                f"{val} {event.seconds:.2f}s"
-            )
+            self.write_log(*epoch_lines(event))
             self._dirty.add("train")
         elif isinstance(event, SweepPoint):
             self.sweep_lrs.append(event.learning_rate)
@@ -220,7 +253,8 @@ class TrainingPane(Pane):
             self._progress = (event.total_epochs, event.epoch)
             lr = fmt_number(event.learning_rate)
             self._status = f"sweep: epoch {event.epoch}/{event.total_epochs} · lr {lr}"
-            self.write_log(f"{event.epoch:>4}/{event.total_epochs} lr {lr} loss {event.loss:#.4g}")
+            n, rest = f"{event.epoch:>4}", f" lr {lr} loss {event.loss:#.4g}"
+            self.write_log(f"{n}/{event.total_epochs}{rest}", n + rest)
             self._dirty.add("sweep")
         elif isinstance(event, RunFinished):
             self._finished(event)
@@ -247,8 +281,12 @@ class TrainingPane(Pane):
             self._flush_timer.stop()
             self._flush_timer = None
         log = self.query_one("#log", RichLog)
-        for line in self._pending_log:
-            log.write(line)
+        # Lines are fitted to the width left once the scrollbar shows, so it never rewraps them.
+        width = log.scrollable_content_region.width
+        if not log.show_vertical_scrollbar:
+            width -= log.styles.scrollbar_size_vertical
+        for variants in self._pending_log:
+            log.write(fitting(variants, width))
         self._pending_log.clear()
         if self._status is not None:
             self.query_one("#run-status", Static).update(self._status)
