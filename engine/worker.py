@@ -3,7 +3,7 @@
 The app runs TensorFlow here, in a child process, rather than in a thread of its own process: the
 UI's frames stay smooth (no GIL contention while TensorFlow imports or trains), TensorFlow's native
 log lines cannot reach the screen (this process's stderr is a log file), and quitting is safe (a
-stop is honoured within one batch, and the process can be terminated if it ever hangs).
+stop is honoured within one batch, and after quit the process saves the run and ends by itself).
 
 Protocol, one JSON object per line::
 
@@ -34,6 +34,7 @@ from engine.events import Event, RunFailed, RunStopped, event_dict
 from engine.runstore import RunStore
 
 RUN_COMMANDS = ("train", "sweep")
+QUIT_DEADLINE = 30.0  # seconds a run gets to stop and save after quit, before the process exits
 
 
 class _Output:
@@ -111,6 +112,12 @@ def _read_commands(lines: TextIO, todo: queue.Queue, control: _Control, out: _Ou
         pass
     control.stop()
     todo.put(None)
+    # The app no longer waits for this process (it may already have exited, e.g. when the terminal
+    # went away): the run in flight stops within a batch and saves; should saving ever hang, the
+    # process still ends rather than linger without an owner.
+    watchdog = threading.Timer(QUIT_DEADLINE, os._exit, args=(3,))
+    watchdog.daemon = True
+    watchdog.start()
 
 
 def _run(cmd: dict[str, Any], stop: threading.Event, emit, training: Any) -> None:

@@ -227,10 +227,15 @@ class ProcessBackend(Backend):
         self._send({"cmd": "quit"})
         with contextlib.suppress(OSError):
             proc.stdin.close()  # type: ignore[union-attr]
-        # With a run to save, give it the time; with none, nothing is lost by ending it now.
+        # With no run, nothing is lost by ending the process now. With a run, it is told to stop
+        # and quit (and its input is closed): it saves the run as stopped and exits by itself, in
+        # its own session, so the app need not outlive it. Terminating it here could cut the save
+        # short on a loaded machine and leave the run "interrupted".
         try:
             proc.wait(timeout if busy else 0.2)
         except subprocess.TimeoutExpired:
+            if busy:
+                return
             proc.terminate()
             try:
                 proc.wait(0.3)
