@@ -120,3 +120,110 @@ def test_saved_model_loads_safely_in_a_fresh_process(keras, tmp_path, python_sub
     )
     assert done.returncode == 0, done.stderr[-2000:]
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), model.predict(x, verbose=0))
+
+
+def _bidirectional_pair(keras, layer, merge_mode, steps, features=3):
+    """seqlab's Bidirectional and Keras's own around ``layer``, holding the same weights."""
+    from engine.keras_model import custom_layers
+
+    ours = custom_layers()["Bidirectional"](layer, merge_mode=merge_mode)
+    theirs = keras.layers.Bidirectional(
+        layer.__class__.from_config(layer.get_config()), merge_mode=merge_mode
+    )
+    ours.build((None, steps, features))
+    theirs.build((None, steps, features))
+    rng = np.random.default_rng(1)
+    weights = [rng.normal(0, 0.5, w.shape).astype("float32") for w in ours.get_weights()]
+    ours.set_weights(weights)
+    theirs.set_weights(weights)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave", "mul"])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_fused_bidirectional_lstm_equals_keras(keras, monkeypatch, merge_mode, return_sequences):
+    """The one-loop Bidirectional LSTM gives Keras's outputs and gradients in training (to float
+    rounding), and is the path actually taken; prediction is Keras's own."""
+    import tensorflow as tf
+
+    from engine import keras_model
+
+    calls = []
+    fused = keras_model._fused_bidirectional_lstm
+    monkeypatch.setattr(
+        keras_model, "_fused_bidirectional_lstm", lambda *a: calls.append(1) or fused(*a)
+    )
+    layer = keras.layers.LSTM(5, return_sequences=return_sequences)
+    ours, theirs = _bidirectional_pair(keras, layer, merge_mode, steps=7)
+    x = tf.constant(np.random.default_rng(2).normal(0, 1, (4, 7, 3)).astype("float32"))
+
+    def forward_and_gradients(bi):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = bi(x, training=True)  # the fused path is for training steps
+            loss = tf.reduce_sum(tf.sin(y))
+        return y, tape.gradient(loss, [x, *bi.trainable_variables])
+
+    for jit in (False, True):  # eager, and XLA as training runs it
+        run = tf.function(forward_and_gradients, jit_compile=True) if jit else forward_and_gradients
+        (y_ours, g_ours), (y_theirs, g_theirs) = run(ours), run(theirs)
+        np.testing.assert_allclose(y_ours, y_theirs, rtol=1e-5, atol=1e-6)
+        for a, b in zip(g_ours, g_theirs, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert calls, "the fused path was not taken"
+    calls.clear()
+    np.testing.assert_array_equal(ours(x, training=False), theirs(x, training=False))
+    assert not calls, "prediction takes Keras's own path"
+
+
+def test_fused_bidirectional_takes_any_window_length(keras):
+    from engine.keras_model import build_model
+
+    model = build_model(PRESETS["course-lstm-2"].model, None)
+    x = np.random.default_rng(3).normal(50, 10, (2, 9)).astype("float32")
+    assert model(x, training=True).shape == (2, 1)
+
+
+@pytest.mark.parametrize("cell", ["gru", "simple_rnn"])
+def test_other_bidirectional_cells_take_keras_path(keras, monkeypatch, cell):
+    from engine import keras_model
+
+    monkeypatch.setattr(keras_model, "_fused_bidirectional_lstm", None)  # would fail if called
+    layer = {"gru": keras.layers.GRU, "simple_rnn": keras.layers.SimpleRNN}[cell](4)
+    ours, theirs = _bidirectional_pair(keras, layer, "concat", steps=5)
+    x = np.random.default_rng(4).normal(0, 1, (2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(ours(x), theirs(x), rtol=1e-6)
+
+
+def test_unroll_applies_to_simple_rnn_layers_only(keras):
+    from engine.keras_model import build_model
+    from engine.specs import GRU, SimpleRNN
+
+    spec = ModelSpec(
+        (
+            ExpandDims(),
+            SimpleRNN(units=4, return_sequences=True),
+            Bidirectional(SimpleRNN(units=3, return_sequences=True)),
+            GRU(units=3, return_sequences=True),
+            LSTM(units=3),
+            Dense(units=1),
+        )
+    )
+
+    def unrolled(model):
+        recurrent = [
+            getattr(layer, "forward_layer", layer)
+            for layer in model.layers
+            if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))
+        ]
+        return [type(layer).__name__ for layer in recurrent if layer.unroll]
+
+    keras.utils.set_random_seed(5)
+    plain = build_model(spec, 12)
+    keras.utils.set_random_seed(5)
+    fast = build_model(spec, 12, unroll=True)
+    assert unrolled(plain) == []
+    assert unrolled(fast) == ["SimpleRNN", "SimpleRNN"]
+    assert unrolled(build_model(spec, None, unroll=True)) == []  # needs a known window
+    x = np.random.default_rng(6).normal(0, 1, (3, 12)).astype("float32")
+    np.testing.assert_allclose(fast(x), plain(x), rtol=1e-6)

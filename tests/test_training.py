@@ -211,8 +211,8 @@ def trained_batches(monkeypatch):
     built = []
     original = training.build_model
 
-    def build_model(spec, window):
-        built.append(original(spec, window))
+    def build_model(spec, window, **options):
+        built.append(original(spec, window, **options))
         return built[-1]
 
     monkeypatch.setattr(training, "build_model", build_model)
@@ -289,6 +289,22 @@ def test_problems_before_training_fail_without_starting(tiny_experiment, tmp_pat
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
 
 
+def test_simple_rnn_is_unrolled_for_short_windows_under_xla(tiny_experiment, monkeypatch) -> None:
+    asked = []
+    original = training.build_model
+
+    def build_model(spec, window, **options):
+        asked.append((window, options.get("unroll")))
+        return original(spec, window, **options)
+
+    monkeypatch.setattr(training, "build_model", build_model)
+    short = tiny_experiment(epochs=1)
+    long = dataclasses.replace(short, window=dataclasses.replace(short.window, window=40))
+    for exp, xla in ((short, True), (short, False), (long, True)):
+        assert isinstance(run(exp, save=False, xla=xla)[1], RunFinished)
+    assert asked == [(10, True), (10, False), (40, False)]
+
+
 def test_xla_fallback_is_noted(tiny_experiment, tmp_path, monkeypatch) -> None:
     """A model XLA cannot compile (here: a numpy_function inside) trains without XLA."""
     import keras
@@ -300,8 +316,8 @@ def test_xla_fallback_is_noted(tiny_experiment, tmp_path, monkeypatch) -> None:
         def call(self, x):
             return tf.ensure_shape(tf.numpy_function(lambda a: a, [x], tf.float32), x.shape)
 
-    def build_with_opaque_layer(spec, window):
-        inner = original(spec, window)
+    def build_with_opaque_layer(spec, window, **options):
+        inner = original(spec, window, **options)
         inputs = keras.Input((window,))
         return keras.Model(inputs, inner(Opaque()(inputs)))
 
