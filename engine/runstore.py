@@ -20,13 +20,15 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from engine import config
 from engine.errors import SeqlabError
 from engine.specs import Experiment
+
+# numpy loads when a forecast is read: the app imports this module before its first frame
+if TYPE_CHECKING:
+    import numpy as np
 
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
 HISTORY_FIELDS = ("epoch", "loss", "mae", "learning_rate", "seconds", "val_loss", "val_mae")
@@ -293,6 +295,8 @@ class RunStore:
         rows = self._rows(Path(path) / "forecast.csv")
         if not rows:
             return None
+        import numpy as np
+
         cols = [np.array([float(r[k]) for r in rows]) for k in ("time", "actual", "forecast")]
         return cols[0], cols[1], cols[2]
 

@@ -16,12 +16,12 @@ from engine.presets import PRESETS, get_preset
 from engine.runstore import RunStore
 from engine.specs import LSTM, Bidirectional, CsvSeries, SimpleRNN
 from tui.app import SeqlabApp
-from tui.backend import ScriptedBackend
 from tui.charts import Chart
 from tui.form import FieldRow
 from tui.model_pane import ModelPane
 from tui.runs_pane import RunsPane
 from tui.screens import HelpScreen, LogScreen, PickScreen
+from tui.scripted import ScriptedBackend
 from tui.series_pane import SeriesPane
 from tui.training_pane import TrainingPane
 
@@ -59,7 +59,9 @@ def row(app: SeqlabApp, form: str, name: str) -> FieldRow:
 
 
 def error_of(app: SeqlabApp, form: str, name: str) -> str:
-    return str(row(app, form, name).query_one(".field-error", Static).render())
+    """The problem line under a field ("" if it never had one)."""
+    lines = row(app, form, name).query(".field-error").results(Static)
+    return "".join(str(line.render()) for line in lines)
 
 
 async def type_into(pilot, app: SeqlabApp, control_id: str, text: str, keys: bool = False) -> None:
@@ -91,6 +93,38 @@ async def test_opens_on_course_series_and_rnn_ready_to_train(tmp_path):
         await pilot.pause()
         kind, exp, runs = app.backend.commands[0]
         assert (kind, exp, runs) == ("train", PRESETS["course-rnn"], str(tmp_path / "runs"))
+
+
+FIRST_FRAME_IMPORTS = """
+import sys
+import tui.entry, tui.launch, tui.app, tui.backend, tui.series_pane
+heavy = ("numpy", "plotext", "textual_plotext", "tensorflow", "keras")
+print(" ".join(m for m in heavy if m in sys.modules))
+"""
+
+
+def test_first_frame_imports_no_numpy_plotext_or_tensorflow(python_subprocess):
+    """What the app imports before its first frame: the series and its chart load after it."""
+    done = python_subprocess(FIRST_FRAME_IMPORTS)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+@pilot_test
+async def test_series_form_is_filled_on_mount_and_the_chart_follows(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(SeriesPane)
+        assert app.query_one("#synthetic-length", Input).value == "1461"  # set on mount
+        assert app.query_one("#windows-window", Input).value == "20"
+        await ready(pilot, app)
+        await pilot.pause()
+        assert [t.label for t in app.query_one("#series-chart", Chart).figure.traces] == [
+            "train",
+            "validation",
+        ]
+        assert pane.series is not None and len(pane.series.values) == 1461
+        assert "train 1000 pts" in str(app.query_one("#series-summary", Static).render())
 
 
 @pilot_test

@@ -18,7 +18,7 @@ import pytest
 from engine.presets import get_preset
 from engine.runstore import RunStore
 from tui.app import SeqlabApp
-from tui.backend import ScriptedBackend
+from tui.scripted import ScriptedBackend
 
 WIDE = (120, 40)
 SMALL = (80, 24)

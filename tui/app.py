@@ -38,7 +38,7 @@ from engine.runstore import RunStore
 from engine.shapes import infer
 from engine.specs import Experiment
 from tui.backend import Backend, EngineState, RunEvent
-from tui.charts import fmt_number
+from tui.numbers import fmt_number
 from tui.pane import Pane
 from tui.series_pane import SeriesPane
 
@@ -57,6 +57,11 @@ SUGGESTION_NOTES = {
     "steep": "where the loss falls fastest",
     "minimum": "the rate at the lowest loss ÷ 10",
 }
+
+
+def _breakpoint(size: int, breakpoints: list[tuple[int, str]]) -> str:
+    """The class of the largest breakpoint ``size`` reaches (as Textual's Screen picks it)."""
+    return max((b for b in breakpoints if size >= b[0]), default=breakpoints[0])[1]
 
 
 @dataclass
@@ -173,6 +178,18 @@ class SeqlabApp(App[None]):
     # --- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The screen's breakpoint classes, set now as its first resize would set them: every
+        # widget is then styled once for the first frame instead of once more on that resize.
+        width, height = self.size
+        self.screen.update_classes(
+            {
+                **{name: False for _, name in self.HORIZONTAL_BREAKPOINTS},
+                **{name: False for _, name in self.VERTICAL_BREAKPOINTS},
+                _breakpoint(width, self.HORIZONTAL_BREAKPOINTS): True,
+                _breakpoint(height, self.VERTICAL_BREAKPOINTS): True,
+            },
+            update=False,
+        )
         yield TopBar(id="topbar")
         with ContentSwitcher(initial="series", id="panes"):
             yield SeriesPane()  # the other panes are mounted after the first frame

@@ -6,8 +6,9 @@ messages to the app: ``EngineState`` (TensorFlow loading / ready / failed / exit
 widget, so the app's handlers are the only code that updates the screen.
 
 ``ProcessBackend`` runs ``python -m engine.worker`` (see engine/worker.py for why a process and not
-a thread) and relays its JSON lines from a Textual thread worker. ``ScriptedBackend`` replays
-engine events without TensorFlow or a subprocess, for Pilot and snapshot tests.
+a thread) and relays its JSON lines from a Textual thread worker. tui/scripted.py holds the fake
+that Pilot and snapshot tests use. This module stays light (no numpy): the app imports it before
+its first frame.
 """
 
 from __future__ import annotations
@@ -21,32 +22,23 @@ import sys
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from textual.app import App
 from textual.message import Message
 
 import engine
 from engine import config
-from engine.baselines import naive_forecast
 from engine.events import (
-    EpochEnded,
     Event,
     RunFailed,
     RunFinished,
-    RunStarted,
     RunStopped,
-    SweepPoint,
     event_from_dict,
 )
-from engine.metrics import metrics
-from engine.series import load_series
-from engine.shapes import infer
 from engine.specs import Experiment
-from engine.sweep import suggest
 
 TERMINAL = (RunFinished, RunStopped, RunFailed)
 
@@ -92,7 +84,8 @@ class Backend(ABC):
         """Stops any run, waits up to ``timeout`` seconds for it to be saved, ends the engine."""
 
 
-def _post(app: App, message: Message) -> None:
+def post(app: App, message: Message) -> None:
+    """Posts ``message`` to ``app`` from any thread, unless the app has already closed."""
     with contextlib.suppress(RuntimeError):  # the app's event loop has closed: nobody to tell
         app.post_message(message)
 
@@ -140,7 +133,7 @@ class ProcessBackend(Backend):
             )
         self._proc = proc
         self._failed = False
-        _post(self._app, EngineState("loading"))
+        post(self._app, EngineState("loading"))
         self._app.run_worker(
             lambda: self._relay(proc),
             thread=True,
@@ -160,12 +153,12 @@ class ProcessBackend(Backend):
             except (ValueError, AttributeError):
                 continue
             if name == "ready":
-                _post(app, EngineState("ready", seconds=float(data.get("seconds", math.nan))))
+                post(app, EngineState("ready", seconds=float(data.get("seconds", math.nan))))
             elif name == "load_failed":
                 self._failed = True
-                _post(app, EngineState("failed", detail=str(data.get("message", ""))))
+                post(app, EngineState("failed", detail=str(data.get("message", ""))))
             elif name == "worker_error":
-                _post(app, EngineState("error", detail=str(data.get("message", ""))))
+                post(app, EngineState("error", detail=str(data.get("message", ""))))
             else:
                 try:
                     event = event_from_dict(data)
@@ -176,7 +169,7 @@ class ProcessBackend(Backend):
                     if isinstance(event, TERMINAL) and self._tokens:
                         self._tokens.popleft()
                 if token is not None:
-                    _post(app, RunEvent(token, event))
+                    post(app, RunEvent(token, event))
         code = proc.wait()
         with self._lock:
             orphans = list(self._tokens)
@@ -185,8 +178,8 @@ class ProcessBackend(Backend):
             return  # an exit we asked for, or one already reported as load_failed
         detail = f"the training process ended unexpectedly (exit code {code}); see the log (F2)"
         for token, kind in orphans:
-            _post(app, RunEvent(token, RunFailed(run_id="", kind=kind, message=detail)))
-        _post(app, EngineState("exited", detail=detail))
+            post(app, RunEvent(token, RunFailed(run_id="", kind=kind, message=detail)))
+        post(app, EngineState("exited", detail=detail))
 
     def _send(self, data: dict[str, Any]) -> bool:
         proc = self._proc
@@ -211,7 +204,7 @@ class ProcessBackend(Backend):
                     self._tokens.remove((token, kind))
             assert self._app is not None
             message = "could not reach the training process; see the log (F2)"
-            _post(self._app, RunEvent(token, RunFailed(run_id="", kind=kind, message=message)))
+            post(self._app, RunEvent(token, RunFailed(run_id="", kind=kind, message=message)))
 
     def stop(self) -> None:
         self._send({"cmd": "stop"})
@@ -245,120 +238,3 @@ class ProcessBackend(Backend):
 
 
 # --- the scripted fake -------------------------------------------------------------------------
-
-
-def script_train(
-    exp: Experiment, epochs: int | None = None, run_id: str = "run-train"
-) -> list[Event]:
-    """Plausible, deterministic events of a training run (no TensorFlow)."""
-    n = epochs or exp.train.epochs
-    series = load_series(exp.series, exp.window.window)
-    windows = max(1, series.split_time - exp.window.window)
-    steps = math.ceil(windows / exp.window.batch_size)
-    params = infer(exp.model, exp.window.batch_size, exp.window.window).total_params or 0
-    events: list[Event] = [RunStarted(run_id, "train", exp.name, n, steps, params)]
-    for e in range(1, n + 1):
-        loss = 4.0 + 26.0 * 0.7**e + (0.6 if e % 3 == 0 else 0.0)
-        lr = exp.train.learning_rate
-        events.append(EpochEnded(run_id, e, n, loss, loss + 0.5, lr, 0.25))
-    naive = naive_forecast(series)
-    forecast = 0.5 * series.valid.astype("float64") + 0.5 * naive
-    scores = {f"val_{k}": v for k, v in metrics(series.valid, forecast).items()}
-    naive_scores = metrics(series.valid, naive)
-    scores.update(naive_mae=naive_scores["mae"], naive_mse=naive_scores["mse"])
-    events.append(
-        RunFinished(run_id, "train", n, 0.25 * n, scores, {}, tuple(map(float, forecast)), None)
-    )
-    return events
-
-
-def script_sweep(
-    exp: Experiment, epochs: int | None = None, run_id: str = "run-sweep"
-) -> list[Event]:
-    """Deterministic events of a learning-rate sweep: a curve with a valley, then divergence."""
-    n = epochs or exp.sweep.epochs
-    lrs = exp.sweep.start * 10 ** (np.arange(n) / exp.sweep.epochs_per_decade)
-    x = np.log10(lrs) - np.log10(lrs[0])
-    span = max(x[-1], 1e-9)
-    losses = (
-        30.0
-        - 24.0 * np.clip(x / (0.7 * span), 0, 1) ** 2
-        + 400.0 * np.clip(x / span - 0.75, 0, None) ** 2
-    )
-    events: list[Event] = [RunStarted(run_id, "sweep", exp.name, n, 8, 0)]
-    for e, (lr, loss) in enumerate(zip(lrs, losses, strict=True), start=1):
-        events.append(SweepPoint(run_id, e, n, float(lr), float(loss), 0.1))
-    suggestions = suggest(lrs, losses)
-    events.append(RunFinished(run_id, "sweep", n, 0.1 * n, {}, suggestions, (), None))
-    return events
-
-
-class ScriptedBackend(Backend):
-    """A fake engine that replays scripted events at once, or one by one when ``paced``."""
-
-    def __init__(
-        self,
-        *,
-        ready_seconds: float | None = 1.5,
-        paced: bool = False,
-        epochs: int | None = 8,
-        script: Callable[[str, Experiment], list[Event]] | None = None,
-    ) -> None:
-        self.ready_seconds = ready_seconds
-        self.paced = paced
-        self.epochs = epochs
-        self.script = script
-        self.commands: list[tuple[Any, ...]] = []  # what the app asked for, in order
-        self.pending: deque[Event] = deque()
-        self._app: App | None = None
-        self._token = 0
-        self._kind = "train"
-        self._done = 0
-        self.closed = False
-
-    def start(self, app: App) -> None:
-        self._app = app
-        if self.ready_seconds is None:
-            _post(app, EngineState("loading"))
-        else:
-            _post(app, EngineState("ready", seconds=self.ready_seconds))
-
-    def make_ready(self, seconds: float) -> None:
-        assert self._app is not None
-        _post(self._app, EngineState("ready", seconds=seconds))
-
-    def run(self, kind: str, experiment: Experiment, runs_dir: str | None, token: int) -> None:
-        self.commands.append((kind, experiment, runs_dir))
-        if self.script is not None:
-            events = self.script(kind, experiment)
-        elif kind == "train":
-            events = script_train(experiment, self.epochs)
-        else:
-            events = script_sweep(experiment, self.epochs and max(self.epochs, 2))
-        self.pending = deque(events)
-        self._token, self._kind, self._done = token, kind, 0
-        if not self.paced:
-            self.advance(len(self.pending))
-
-    def advance(self, n: int = 1) -> None:
-        """Posts the next ``n`` scripted events."""
-        assert self._app is not None
-        for _ in range(min(n, len(self.pending))):
-            event = self.pending.popleft()
-            if isinstance(event, (EpochEnded, SweepPoint)):
-                self._done = event.epoch
-            _post(self._app, RunEvent(self._token, event))
-
-    def stop(self) -> None:
-        self.commands.append(("stop",))
-        if self.pending and self._app is not None:
-            run_id = getattr(self.pending[0], "run_id", "")
-            self.pending.clear()
-            stopped = RunStopped(run_id, self._kind, self._done, "stopped by user")
-            _post(self._app, RunEvent(self._token, stopped))
-
-    def close(self, timeout: float = 1.5) -> None:
-        self.commands.append(("close", timeout))
-        if self.pending:
-            self.stop()
-        self.closed = True

@@ -23,6 +23,8 @@ from textual.app import RenderResult
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
+from tui.numbers import fmt_number
+
 MAX_FPS = 10.0
 POINTS_PER_COLUMN = 4  # braille has 2 dots a column; min and max of each half keep every spike
 LARGEST = 1e30  # beyond this plotext's arithmetic overflows; such a loss has diverged anyway
@@ -102,17 +104,6 @@ def envelope(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np
         keep.extend(sorted({lo + int(np.argmin(part)), lo + int(np.argmax(part))}))
     index = np.asarray(sorted({0, *keep, len(x) - 1}))  # the ends fix the x range
     return x[index], y[index]
-
-
-def fmt_number(value: float) -> str:
-    """Compact axis/legend number: 5e-6, 0.05, 12.3, 1.2e+4."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    if 1e-2 <= abs(value) < 1e4:
-        return f"{value:.3g}"
-    mantissa, exponent = f"{value:.1e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent):+d}".replace("e+", "e+" if int(exponent) > 0 else "e")
 
 
 def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> tuple[list[float], list[str]]:

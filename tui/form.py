@@ -106,6 +106,7 @@ class FieldRow(Widget):
         self.fd = fd
         self.control_id = f"{form_id}-{fd.name}"
         self.problem: str | None = None
+        self._error: Static | None = None
 
     def compose(self) -> ComposeResult:
         fd = self.fd
@@ -123,8 +124,10 @@ class FieldRow(Widget):
         else:
             yield Label(fd.title, classes="field-label")
             placeholder = "(none)" if fd.meta.get("optional") else ""
-            yield Input(placeholder=placeholder, compact=True, id=self.control_id)
-        yield Static("", classes="field-error")
+            # "-valid" is the class Textual gives an Input without validators when its value is
+            # first set; given here, that first set changes no class and restyles nothing (12
+            # restyles in the first frame otherwise). seqlab marks problems on the row instead.
+            yield Input(placeholder=placeholder, compact=True, id=self.control_id, classes="-valid")
 
     @property
     def control(self) -> Widget:
@@ -147,7 +150,13 @@ class FieldRow(Widget):
         if message == self.problem:
             return
         self.problem = message
-        self.query_one(".field-error", Static).update(f"✗ {message}" if message else "")
+        # The problem line is created the first time there is one: a form of valid values (the
+        # app's first frame) then styles two widgets a row, not three.
+        if message and self._error is None:
+            self._error = Static(f"✗ {message}", classes="field-error")
+            self.mount(self._error)
+        elif self._error is not None:
+            self._error.update(f"✗ {message}" if message else "")
         self.set_class(bool(message), "-invalid")
 
 

@@ -1,8 +1,14 @@
-"""Series pane: the synthetic series or a CSV column, the windowing, and a chart of the series."""
+"""Series pane: the synthetic series or a CSV column, the windowing, and a chart of the series.
+
+The app opens on this pane, so its first frame shows the form with the experiment's values and
+nothing more; the series itself (numpy) and its chart (plotext) are loaded in the frame after,
+keeping both imports off the path to the first frame.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -10,12 +16,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Select, Static
 
 from engine.errors import DataError
-from engine.series import Series, load_series
 from engine.specs import CsvSeries, Experiment, SyntheticSeries, WindowSpec, check
-from tui.charts import Chart
-from tui.figures import series_figure
 from tui.form import SpecForm, field_defs
 from tui.pane import Pane
+
+if TYPE_CHECKING:
+    from engine.series import Series
+    from tui.charts import Chart
 
 SYNTHETIC_FIELDS = field_defs(
     SyntheticSeries,
@@ -73,6 +80,7 @@ class SeriesPane(Pane):
         super().__init__(id="series")
         self._committed: tuple[object, WindowSpec] | None = None
         self.series: Series | None = None
+        self._chart: Chart | None = None  # mounted after the first frame
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -92,13 +100,22 @@ class SeriesPane(Pane):
                 yield Static("Windows", classes="form-heading")
                 yield SpecForm(WINDOW_FIELDS, id="windows")
             with Vertical(id="series-view"):
-                yield Chart(
-                    hint="No valid series: fix the marked field.", id="series-chart", defer=True
-                )
                 yield Static("", id="series-summary")
 
     def on_mount(self) -> None:
-        self.show_experiment(self.experiment)
+        exp = self.experiment
+        self.query_one("#series-source", Select).value = exp.series.source
+        self.query_one(f"#{exp.series.source}", SpecForm).load(exp.series)
+        self.query_one("#windows", SpecForm).load(exp.window)
+        self.call_after_refresh(self._add_chart)
+
+    async def _add_chart(self) -> None:
+        """After the first frame: the chart, then the series checked and drawn."""
+        from tui.charts import Chart
+
+        self._chart = Chart(hint="No valid series: fix the marked field.", id="series-chart")
+        await self.query_one("#series-view").mount(self._chart, before="#series-summary")
+        self.show_experiment(self.seqlab.experiment)
 
     @property
     def source(self) -> str:
@@ -106,8 +123,8 @@ class SeriesPane(Pane):
         return value if isinstance(value, str) else "synthetic"
 
     def show_experiment(self, experiment: Experiment) -> None:
-        if self._committed == (experiment.series, experiment.window):
-            return
+        if self._chart is None or self._committed == (experiment.series, experiment.window):
+            return  # before the chart is mounted, _add_chart shows the experiment then in force
         spec = experiment.series
         select = self.query_one("#series-source", Select)
         with select.prevent(Select.Changed):
@@ -137,6 +154,8 @@ class SeriesPane(Pane):
 
     @on(Select.Changed, "#series-source")
     def _source_changed(self) -> None:
+        if self._chart is None:
+            return  # the value set on mount; the chart's arrival checks the form
         source = self.source
         if not self.query(f"#{source}"):
             self._mount_form(source, SOURCES[source]())
@@ -147,10 +166,13 @@ class SeriesPane(Pane):
     @on(SpecForm.Changed)
     def _form_changed(self, event: SpecForm.Changed) -> None:
         event.stop()
-        self.revalidate()
+        if self._chart is not None:
+            self.revalidate()
 
     def revalidate(self, commit: bool = True) -> None:
         """Checks every field; when all hold, the series and windows go into the experiment."""
+        from engine.series import load_series
+
         source = self.source
         form = self.query_one(f"#{source}", SpecForm)
         windows = self.query_one("#windows", SpecForm)
@@ -183,6 +205,8 @@ class SeriesPane(Pane):
         self._show_chart()
 
     def _load_in_force(self) -> Series | None:
+        from engine.series import load_series
+
         exp = self.experiment
         try:
             return load_series(exp.series, exp.window.window)
@@ -190,7 +214,11 @@ class SeriesPane(Pane):
             return None
 
     def _show_chart(self) -> None:
-        self.query_one("#series-chart", Chart).show(series_figure(self.series))
+        from tui.figures import series_figure
+
+        if self._chart is None:
+            return
+        self._chart.show(series_figure(self.series))
         summary = self.query_one("#series-summary", Static)
         if self.series is None:
             summary.update("The experiment's series cannot be loaded: fix the marked field.")
