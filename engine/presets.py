@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from engine import config
 from engine.errors import ConfigError, FieldProblem
 from engine.specs import (
     LSTM,
@@ -134,6 +133,8 @@ def resolve(file_or_preset: str) -> Experiment:
         or os.sep in file_or_preset
         or os.path.exists(file_or_preset)
     ):
+        from engine import config  # TOML modules only for a file (not before the app's frame)
+
         return config.load(file_or_preset)
     allowed = "a preset (" + ", ".join(PRESETS) + ") or an experiment .toml file"
     raise ConfigError([FieldProblem("experiment", file_or_preset, allowed)])

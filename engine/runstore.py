@@ -22,7 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import config
 from engine.errors import SeqlabError
 from engine.specs import Experiment
 
@@ -122,6 +121,8 @@ class RunHandle:
             "total_epochs": total_epochs,
             "reason": None,
         }
+        from engine import config  # TOML modules: imported where used (the app's first frame)
+
         atomic_write(path / "experiment.toml", config.dumps(experiment))
         self._write_status()
         fields = HISTORY_FIELDS if kind == "train" else SWEEP_FIELDS
@@ -307,4 +308,6 @@ class RunStore:
             return {}
 
     def experiment(self, path: Path) -> Experiment:
+        from engine import config
+
         return config.load(Path(path) / "experiment.toml")

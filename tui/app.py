@@ -35,7 +35,6 @@ from engine.events import (
     SweepPoint,
 )
 from engine.runstore import RunStore
-from engine.shapes import infer
 from engine.specs import Experiment
 from tui.backend import Backend, EngineState, RunEvent
 from tui.numbers import fmt_number
@@ -409,6 +408,8 @@ class SeqlabApp(App[None]):
             self.notify("A run is live: stop it first (ctrl+x).", severity="warning")
             return
         exp = self._experiment
+        from engine.shapes import infer
+
         report = infer(exp.model, exp.window.batch_size, exp.window.window)
         if not report.ok:
             problem = report.problems[0]

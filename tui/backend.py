@@ -30,7 +30,6 @@ from textual.app import App
 from textual.message import Message
 
 import engine
-from engine import config
 from engine.events import (
     Event,
     RunFailed,
@@ -193,6 +192,8 @@ class ProcessBackend(Backend):
         return True
 
     def run(self, kind: str, experiment: Experiment, runs_dir: str | None, token: int) -> None:
+        from engine import config  # TOML writing: not needed for the first frame
+
         if self._proc is None or self._proc.poll() is not None:
             self._spawn()
         with self._lock:
