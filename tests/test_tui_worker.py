@@ -351,3 +351,24 @@ def test_launch_rejects_a_bad_experiment_in_one_line(argument, capsys):
     err = capsys.readouterr().err
     assert err.startswith("seqlab: error: ") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_a_stuck_terminal_input_thread_does_not_keep_the_process_alive(monkeypatch):
+    """Textual's input thread left spinning after the app ended (the terminal went away while
+    quitting) would keep the process alive forever; launch then ends the process itself."""
+    from tui import launch
+
+    release = threading.Event()
+    stuck = threading.Thread(target=release.wait, name="textual-input")
+    stuck.start()
+    exits: list[int] = []
+    monkeypatch.setattr(launch.os, "_exit", exits.append)
+    try:
+        launch.exit_if_input_thread_stuck(0, wait=0.05)
+        assert exits == [0]
+        release.set()
+        stuck.join()
+        launch.exit_if_input_thread_stuck(0, wait=0.05)  # no such thread: nothing happens
+        assert exits == [0]
+    finally:
+        release.set()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,4 +117,24 @@ def launch(file_or_preset: str | None) -> int:
     with textual_terminal(log_path):
         app = SeqlabApp(experiment, ProcessBackend(log_path), store)
         app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    exit_if_input_thread_stuck(code)
+    return code
+
+
+def exit_if_input_thread_stuck(code: int, wait: float = 1.0) -> None:
+    """Ends the process if Textual's terminal-input thread outlived the app.
+
+    Seen when the terminal went away while the app was quitting: Textual's Linux driver failed
+    writing to the dead terminal before telling its input thread to stop, so that (non-daemon)
+    thread spun on the closed terminal and the process never exited, deaf to SIGTERM. The app
+    has finished by now (the engine process saves a live run on its own), so nothing is lost.
+    """
+    for thread in threading.enumerate():
+        if thread.name == "textual-input" and thread.is_alive():
+            thread.join(wait)
+            if thread.is_alive():
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(Exception):
+                        stream.flush()
+                os._exit(code)
