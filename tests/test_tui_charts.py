@@ -174,3 +174,36 @@ def test_chart_shows_hint_and_repaints_at_most_ten_times_a_second():
             assert len(chart.figure.traces[0].x) == 100  # the last figure is the one drawn
 
     asyncio.run(scenario())
+
+
+def test_slow_chart_repaints_less_often(monkeypatch):
+    """A chart whose build takes 50 ms waits ~1 s between repaints (REPAINT_COST_FACTOR), so
+    drawing cannot take the training process's CPU however fast epochs come."""
+    import time
+
+    from tui import charts
+
+    real_draw = charts.draw
+
+    def slow_draw(*args, **kwargs):
+        time.sleep(0.05)
+        return real_draw(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "draw", slow_draw)
+
+    async def scenario() -> None:
+        app = ChartApp()
+        async with app.run_test(size=(60, 20)) as pilot:
+            chart = app.query_one(Chart)
+            h = History()
+            h.add(EpochEnded("r", 1, 100, 1.0, 1.0, 1e-3, 0.0))
+            chart.show(loss_figure(h))
+            await pilot.pause(0.1)
+            first = chart.renders
+            for e in range(2, 26):  # an epoch every 50 ms for 1.2 s
+                h.add(EpochEnded("r", e, 100, 1 / e, 1 / e, 1e-3, 0.0))
+                chart.show(loss_figure(h))
+                await pilot.pause(0.05)
+            assert 1 <= chart.renders - first <= 3  # at MAX_FPS alone it would be ~12
+
+    asyncio.run(scenario())

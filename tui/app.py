@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 # themselves; so their titles are spelled here rather than read from their classes.
 PANES = {"series": SeriesPane.TITLE, "model": "Model", "training": "Training", "runs": "Runs"}
 MOVES = {f"show_pane('{name}')" for name in PANES} | {"leave_field"}  # F1 lists them in one row
-STATUS_INTERVAL = 0.2  # seconds between top-bar updates while epochs stream in
+STATUS_INTERVAL = 0.5  # seconds between top-bar updates while epochs stream in
 QUIT_GRACE = 1.5  # seconds a live run gets to stop and save when the app quits
 SUGGESTION_ORDER = ("valley", "steep", "minimum")
 SUGGESTION_NOTES = {
@@ -171,6 +171,7 @@ class SeqlabApp(App[None]):
         self._deferred: list[Callable[[], None]] = []
         self._early_log: list[str] = []
         self._status_drawn = 0.0
+        self._tabs_markup = ""
         if not blink:
             self.animation_level = "none"
 
@@ -314,8 +315,12 @@ class SeqlabApp(App[None]):
             style = "reverse b" if switcher.current == name else ("$error" if flag else "")
             text = f"[{style}]{label}[/]" if style else label
             tabs.append(f"[@click=app.show_pane('{name}')]{text}[/]")
-        self.query_one("#tabs", Static).update("".join(tabs))
-        self.query_one("#state", Static).update(self._state_text())
+        markup = "".join(tabs)
+        if markup != self._tabs_markup:  # the tabs are sized to their text: a change relays out
+            self._tabs_markup = markup
+            self.query_one("#tabs", Static).update(markup)
+        # one line of a fixed width: no layout pass (several a second while epochs stream in)
+        self.query_one("#state", Static).update(self._state_text(), layout=False)
 
     def _state_text(self) -> str:
         if self.engine_state == "ready":

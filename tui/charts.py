@@ -6,7 +6,8 @@ screen. ``Chart`` redraws the whole plotext figure from its ``Figure`` on every 
 rewrites its stored data in place when it builds a log-scale plot, so keeping a figure between
 renders would crash or blank the second repaint. Log axes are therefore drawn as log10 values on a
 linear axis with ``10^k`` tick labels, and non-finite values (and non-positive ones on log axes) are
-dropped before plotext sees them. Updates are coalesced to at most ``MAX_FPS`` renders a second.
+dropped before plotext sees them. Updates are coalesced to at most ``MAX_FPS`` renders a second,
+fewer when a build is slow (``REPAINT_COST_FACTOR``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from textual_plotext import PlotextPlot
 from tui.numbers import fmt_number
 
 MAX_FPS = 10.0
+# A chart waits between repaints at least this many times as long as its last build took, so
+# drawing takes at most ~5% of a core per chart however fast epochs come (a 120x40 loss chart
+# takes 10-30 ms to build: at 10 a second two of them took a quarter of a core from training).
+REPAINT_COST_FACTOR = 20.0
 POINTS_PER_COLUMN = 4  # braille has 2 dots a column; min and max of each half keep every spike
 LARGEST = 1e30  # beyond this plotext's arithmetic overflows; such a loss has diverged anyway
 
@@ -240,35 +245,27 @@ class Chart(PlotextPlot):
     }
     """
 
-    def __init__(self, hint: str = "No data yet.", *, defer: bool = False, **kwargs) -> None:
-        """``defer``: stay blank in the frame the chart is mounted in and draw in the next, so a
-        chart on the first screen does not hold up the app's first frame with a plotext build."""
+    def __init__(self, hint: str = "No data yet.", **kwargs) -> None:
         super().__init__(**kwargs)
-        self._held = defer
         self._figure = Figure(hint=hint)
         self._rendered: tuple[Figure, tuple[object, ...], RenderResult] | None = None
         self._last_refresh = 0.0
+        self._build_seconds = 0.0  # how long the last build took
         self._timer: Timer | None = None
         self.renders = 0  # how many times the figure was built (read by tests and the benchmark)
-
-    def on_mount(self) -> None:  # PlotextPlot's own on_mount runs too (Textual walks the MRO)
-        if self._held:
-            self.call_after_refresh(self._release)
-
-    def _release(self) -> None:
-        self._held = False
-        self.refresh()
 
     @property
     def figure(self) -> Figure:
         return self._figure
 
     def show(self, figure: Figure) -> None:
-        """Shows a new figure; the repaint is delayed so repaints stay under MAX_FPS."""
+        """Shows a new figure; the repaint is delayed so repaints stay under MAX_FPS, and apart by
+        REPAINT_COST_FACTOR times the last build."""
         self._figure = figure
         if self._timer is not None:
             return  # a repaint is already scheduled and will pick up this figure
-        wait = self._last_refresh + 1.0 / MAX_FPS - time.monotonic()
+        gap = max(1.0 / MAX_FPS, REPAINT_COST_FACTOR * self._build_seconds)
+        wait = self._last_refresh + gap - time.monotonic()
         if wait <= 0:
             self._repaint()
         else:
@@ -281,12 +278,13 @@ class Chart(PlotextPlot):
 
     def render(self) -> RenderResult:
         """Builds the figure afresh, unless the same figure was just built at the same size."""
-        if self._held or self.size.width < 8 or self.size.height < 3:
+        if self.size.width < 8 or self.size.height < 3:
             return Text("")
         figure, key = self._figure, (self.size, self.app.theme, self.theme)
         if self._rendered is not None and self._rendered[0] is figure and self._rendered[1] == key:
             return self._rendered[2]
         self.renders += 1
+        start = time.perf_counter()
         if draw(self.plt, figure, self.size.width):
             result = super().render()
         else:
@@ -296,4 +294,5 @@ class Chart(PlotextPlot):
             text.append(figure.hint, style="italic")
             result = Align.center(text, vertical="middle", height=self.size.height)
         self._rendered = (figure, key, result)
+        self._build_seconds = time.perf_counter() - start
         return result

@@ -54,7 +54,7 @@ SWEEP_FIELDS = field_defs(
     early_stop="stop when loss explodes",
 )
 LOG_LINES = 2000
-UPDATE_INTERVAL = 0.2  # seconds between screen updates while events stream in
+UPDATE_INTERVAL = 0.5  # seconds between screen updates while events stream in
 CHARTS = ("loss-chart", "lr-chart", "sweep-chart", "forecast-chart")
 
 
@@ -289,7 +289,7 @@ class TrainingPane(Pane):
             log.write(fitting(variants, width))
         self._pending_log.clear()
         if self._status is not None:
-            self.query_one("#run-status", Static).update(self._status)
+            self.query_one("#run-status", Static).update(self._status, layout=False)  # one line
             self._status = None
         if self._progress is not None:
             total, done = self._progress
