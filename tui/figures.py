@@ -11,7 +11,8 @@ import numpy as np
 from engine.events import EpochEnded
 from engine.series import Series
 from engine.sweep import EXPLODED
-from tui.charts import COLORS, Figure, Trace, drawable, fmt_number, smooth
+from tui.charts import COLORS, Figure, Trace, drawable, smooth
+from tui.numbers import fmt_number
 
 ZOOMS = (None, 100, 50, 20)  # "last N epochs" choices the zoom key cycles through
 SUGGESTION_COLORS = {"valley": "green+", "steep": "yellow", "minimum": "magenta+"}

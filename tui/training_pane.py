@@ -33,9 +33,10 @@ from engine.events import (
 )
 from engine.series import load_series
 from engine.specs import Experiment, SweepSpec, TrainSpec
-from tui.charts import Chart, fmt_number
+from tui.charts import Chart
 from tui.figures import ZOOMS, History, forecast_figure, loss_figure, lr_figure, sweep_figure
 from tui.form import SpecForm, field_defs
+from tui.numbers import fmt_number
 from tui.pane import Pane
 
 TRAIN_FIELDS = field_defs(
