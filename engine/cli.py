@@ -39,6 +39,7 @@ from engine.runstore import RunStore
 from engine.series import Series, load_series, period_of
 from engine.shapes import fmt_shape, infer
 from engine.specs import Experiment, TrainSpec, check_value
+from engine.stop import StopRequest
 
 EXIT_USAGE = 2
 
@@ -255,7 +256,7 @@ def _native_stderr_to(log_path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _ctrl_c_stops(stop: threading.Event, command: str) -> Iterator[None]:
+def _ctrl_c_stops(stop: StopRequest, command: str) -> Iterator[None]:
     """The first Ctrl+C asks the run to stop (it saves and exits 130); a second one aborts."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -351,7 +352,7 @@ def _run_with_events(args: argparse.Namespace, kind: str) -> int:
     printer = _EventPrinter(args.json)
     if not args.json:
         print(f"{exp.name}: loading TensorFlow and compiling the model ...", flush=True)
-    stop = threading.Event()
+    stop = StopRequest()
     run = training.train if kind == "train" else training.sweep
     try:
         with _native_stderr_to(store.root / "tensorflow.log"), _ctrl_c_stops(stop, args.command):

@@ -22,9 +22,9 @@ bit-identical per-epoch losses (tests/test_training.py checks equality with no t
 TensorFlow's op determinism is not enabled: it is needed only for GPU kernels, and with it Keras
 silently turns XLA off.
 
-Stoppable: a stop request is seen before the next batch is taken, also during validation (the
-datasets end as soon as ``stop`` is set), so a run stops within one batch even when several batches
-run per call. The run is saved as stopped with the epochs it completed.
+Stoppable: a stop request (engine.stop.StopRequest) is seen before the next batch is taken, also
+during validation (the datasets end as soon as it is set), so a run stops within one batch even
+when several batches run per call. The run is saved as stopped with the epochs it completed.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ from engine.runstore import RunHandle, RunStore
 from engine.series import Series, load_series
 from engine.shapes import SEQ2SEQ, infer
 from engine.specs import Experiment, check
+from engine.stop import StopRequest
 from engine.sweep import EXPLODED, suggest
 from engine.windows import seq2seq_windows, seq2vec_windows
 
@@ -106,7 +107,7 @@ def load_tensorflow() -> float:
 def train(
     exp: Experiment,
     on_event: EventCallback,
-    stop: threading.Event | None = None,
+    stop: StopRequest | None = None,
     *,
     store: RunStore | None = None,
     save: bool = True,
@@ -122,7 +123,7 @@ def train(
 def sweep(
     exp: Experiment,
     on_event: EventCallback,
-    stop: threading.Event | None = None,
+    stop: StopRequest | None = None,
     *,
     store: RunStore | None = None,
     save: bool = True,
@@ -172,26 +173,22 @@ def _steps_per_execution(steps: int) -> int:
     return max(d for d in range(1, min(steps, MAX_STEPS_PER_EXECUTION) + 1) if steps % d == 0)
 
 
-def _stop_when(dataset: Any, stop: threading.Event) -> Any:
-    """Ends the dataset once ``stop`` is set, checked as training takes each batch: a stop
-    request lets the batch in flight finish and no other start.
+def _stop_when(dataset: Any, running: Any) -> Any:
+    """Ends the dataset once the run's ``running`` variable turns false, checked as training
+    takes each batch: a stop request lets the batch in flight finish and no other start.
 
-    A numpy_function reads the flag (a tf.data function cannot see Python objects otherwise); it
-    costs ~60 µs a batch. tf.data must not prefetch after the check, or batches taken before the
-    request would still be trained: its automatic prefetch injection is turned off.
+    The variable is flipped by ``StopRequest.set`` (engine.stop), so the check is a variable read.
+    tf.data must not prefetch after the check, or batches taken before the request would still
+    be trained: its automatic prefetch injection is turned off.
     """
     import tensorflow as tf
 
-    def running() -> np.bool_:
-        return np.bool_(not stop.is_set())
-
     options = tf.data.Options()
     options.experimental_optimization.inject_prefetch = False
-    checked = dataset.take_while(lambda *_: tf.numpy_function(running, [], tf.bool, stateful=True))
-    return checked.with_options(options)
+    return dataset.take_while(lambda *_: running.read_value()).with_options(options)
 
 
-def _train_dataset(data: _Data, exp: Experiment, stop: threading.Event) -> Any:
+def _train_dataset(data: _Data, exp: Experiment, running: Any) -> Any:
     """The cached windows, reshuffled every epoch through the experiment's shuffle buffer (as the
     course's ``windowed_dataset`` does, seeded), batched, repeated for every epoch."""
     import tensorflow as tf
@@ -200,14 +197,14 @@ def _train_dataset(data: _Data, exp: Experiment, stop: threading.Event) -> Any:
     ds = ds.shuffle(exp.window.shuffle_buffer, seed=exp.train.seed, reshuffle_each_iteration=True)
     # prefetching ahead (the next epoch's shuffle included) is safe: the stop check comes after it
     ds = ds.batch(exp.window.batch_size).repeat().prefetch(tf.data.AUTOTUNE)
-    return _stop_when(ds, stop)
+    return _stop_when(ds, running)
 
 
-def _validation_dataset(data: _Data, exp: Experiment, stop: threading.Event) -> Any:
+def _validation_dataset(data: _Data, exp: Experiment, running: Any) -> Any:
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((data.x_val, data.y_val))
-    return _stop_when(ds.batch(exp.window.batch_size).prefetch(1), stop)
+    return _stop_when(ds.batch(exp.window.batch_size).prefetch(1), running)
 
 
 # --- model ----------------------------------------------------------------------------------------
@@ -304,7 +301,7 @@ class _Run:
         exp: Experiment,
         kind: str,
         on_event: EventCallback,
-        stop: threading.Event | None,
+        stop: StopRequest | None,
         store: RunStore | None,
         save: bool,
         xla: bool,
@@ -312,7 +309,10 @@ class _Run:
         self.exp = exp
         self.kind = kind
         self.on_event = on_event
-        self.stop = stop if stop is not None else threading.Event()
+        if stop is not None and not isinstance(stop, StopRequest):
+            raise TypeError(f"stop must be an engine.stop.StopRequest, not {type(stop).__name__}")
+        self.stop = stop if stop is not None else StopRequest()
+        self.running: Any = None  # a tf.Variable the input pipeline reads; False once stopped
         self.store = (store or RunStore()) if save else None
         self.xla = xla
         self.handle: RunHandle | None = None
@@ -375,7 +375,8 @@ class _Run:
                 failed = self.prepare()
                 if failed is not None:
                     return failed
-                return self.fit_and_finish()
+                with self.stop.watched(self.refuse_batches):
+                    return self.fit_and_finish()
             except SeqlabError as exc:
                 return self.fail(str(exc))
             except BaseException as exc:
@@ -412,7 +413,14 @@ class _Run:
             load_tensorflow()
         except ImportError as exc:
             return self.fail(f"TensorFlow could not be loaded: {exc}")
+        import tensorflow as tf
+
+        self.running = tf.Variable(True, trainable=False, name="running")
         return None
+
+    def refuse_batches(self) -> None:
+        """Called by ``StopRequest.set`` in the thread that sets it: ends the datasets."""
+        self.running.assign(False)
 
     def build(self, xla: bool) -> tuple[Any, Any, Any]:
         """A fresh, seeded model and datasets (also used again after an XLA fallback)."""
@@ -424,12 +432,12 @@ class _Run:
         model = build_model(self.exp.model, window, unroll=xla and window <= UNROLL_MAX_STEPS)
         lr = self.exp.train.learning_rate if self.kind == "train" else self.exp.sweep.start
         _compile(model, self.exp, lr, xla, self.spe)
-        train_ds = _train_dataset(self.data, self.exp, self.stop)
+        train_ds = _train_dataset(self.data, self.exp, self.running)
         val = self.kind == "train" and self.exp.train.validate
         return (
             model,
             train_ds,
-            (_validation_dataset(self.data, self.exp, self.stop) if val else None),
+            (_validation_dataset(self.data, self.exp, self.running) if val else None),
         )
 
     def fit(self, xla: bool) -> None:

@@ -32,6 +32,7 @@ from engine import config
 from engine.errors import SeqlabError
 from engine.events import Event, RunFailed, RunStopped, event_dict
 from engine.runstore import RunStore
+from engine.stop import StopRequest
 
 RUN_COMMANDS = ("train", "sweep")
 QUIT_DEADLINE = 30.0  # seconds a run gets to stop and save after quit, before the process exits
@@ -77,12 +78,12 @@ class _Control:
             if self._current is not None:
                 self._current.set()
 
-    def begin(self, seq: int) -> threading.Event | None:
+    def begin(self, seq: int) -> StopRequest | None:
         """The stop flag for run ``seq``, or None if a stop already covers it."""
         with self._lock:
             if seq <= self._stopped_upto:
                 return None
-            self._current = threading.Event()
+            self._current = StopRequest()
             return self._current
 
 
@@ -120,7 +121,7 @@ def _read_commands(lines: TextIO, todo: queue.Queue, control: _Control, out: _Ou
     watchdog.start()
 
 
-def _run(cmd: dict[str, Any], stop: threading.Event, emit, training: Any) -> None:
+def _run(cmd: dict[str, Any], stop: StopRequest, emit, training: Any) -> None:
     kind = cmd["cmd"]
     try:
         exp = config.loads(str(cmd.get("experiment", "")), "experiment")

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from engine.presets import PRESETS
 from engine.runstore import RunStore
 from engine.series import load_series
 from engine.specs import CsvSeries, Dense, ExpandDims, Scale, SimpleRNN
+from engine.stop import StopRequest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))  # the course pipeline, re-implemented for comparison
@@ -115,6 +115,7 @@ def test_same_experiment_gives_the_same_losses_bit_for_bit(tiny_experiment) -> N
 def test_same_batches_without_xla_equal_the_course_pipeline(course_series) -> None:
     """The course's windowed_dataset + Lambda model + fit, against seqlab with XLA off (and on)."""
     import keras
+    import tensorflow as tf
     from course_pipeline import compile_course, course_model, windowed_dataset
 
     base = PRESETS["course-rnn"]
@@ -132,7 +133,7 @@ def test_same_batches_without_xla_equal_the_course_pipeline(course_series) -> No
     theirs = list(windowed_dataset(series.train, w, 32, 1000, seed=seed).repeat(2))
     keras.utils.set_random_seed(seed)
     data = training._prepare(exp, seq2seq=False)
-    ours = list(training._train_dataset(data, exp, threading.Event()).take(len(theirs)))
+    ours = list(training._train_dataset(data, exp, tf.Variable(True)).take(len(theirs)))
     for (x1, y1), (x2, y2) in zip(theirs, ours, strict=True):
         np.testing.assert_array_equal(x1.numpy(), x2.numpy())
         np.testing.assert_array_equal(y1.numpy(), y2.numpy())
@@ -186,23 +187,49 @@ def test_sequence_to_sequence_models_train_on_shifted_windows(tiny_experiment) -
     assert all(e.val_mae is not None for e in epochs_of(events))
 
 
-class CountingStop(threading.Event):
-    """A stop flag that counts the checks tf.data makes as training takes each batch (the trainer's
-    own checks run on the main thread), and is set while the ``at``-th batch is being taken, as if
-    a user pressed stop just then."""
+@pytest.fixture
+def stop_at(monkeypatch):
+    """``stop_at(n)`` gives a stop request that is set while the n-th batch (training and
+    validation batches counted together) is being taken, as if a user pressed stop just then;
+    ``stop_at.taken()`` counts the batches that reached the stop check."""
+    import tensorflow as tf
 
-    def __init__(self, at: int) -> None:
-        super().__init__()
-        self.at = at
-        self.checks = 0
+    taken: list[int] = []
+    original = training._stop_when
 
-    def is_set(self) -> bool:
-        if threading.current_thread() is not threading.main_thread():
-            self.checks += 1
-            if self.checks == self.at:
-                self.set()
-                return False  # this batch was taken before the request
-        return super().is_set()
+    def make(at: int) -> StopRequest:
+        stop = StopRequest()
+
+        def take() -> np.bool_:
+            taken.append(1)
+            if len(taken) == at:
+                stop.set()
+            return np.bool_(True)
+
+        def hook(*batch):
+            with tf.control_dependencies([tf.numpy_function(take, [], tf.bool, stateful=True)]):
+                return tuple(tf.identity(t) for t in batch)
+
+        monkeypatch.setattr(
+            training, "_stop_when", lambda ds, running: original(ds.map(hook), running)
+        )
+        return stop
+
+    make.taken = lambda: len(taken)
+    return make
+
+
+def test_the_stop_check_reads_the_flag_for_every_batch(tiny_experiment) -> None:
+    """No read-ahead past the check, and the flag is read, not captured once."""
+    import tensorflow as tf
+
+    exp = tiny_experiment()
+    running = tf.Variable(True)
+    batches = iter(training._train_dataset(training._prepare(exp, False), exp, running))
+    for _ in range(20):  # past an epoch (15 batches): the repeat and prefetch are behind the check
+        next(batches)
+    running.assign(False)
+    assert next(batches, None) is None
 
 
 @pytest.fixture
@@ -219,12 +246,15 @@ def trained_batches(monkeypatch):
     return lambda: int(built[-1].optimizer.iterations.numpy())
 
 
-def test_stop_is_honoured_within_one_batch(tiny_experiment, tmp_path, trained_batches) -> None:
-    # 15 batches an epoch, all in one call (steps_per_execution 15); stop in batch 4 of epoch 2
-    stop = CountingStop(at=15 + 4)
+def test_stop_is_honoured_within_one_batch(
+    tiny_experiment, tmp_path, trained_batches, stop_at
+) -> None:
+    # 15 batches an epoch, all in one call (steps_per_execution 15); stop as batch 5 of epoch 2
+    # is taken: it is refused, the 4 before it train
+    stop = stop_at(15 + 5)
     events, stopped = run(tiny_experiment(epochs=50), stop, store=RunStore(tmp_path))
-    assert trained_batches() == 19  # the batch in flight finishes; no other starts
-    assert stop.checks == 20  # the next batch was refused
+    assert trained_batches() == 19
+    assert stop_at.taken() == 20  # nothing was taken after the request
     assert isinstance(stopped, RunStopped) and events[-1] is stopped
     assert stopped.epochs == 1 and stopped.reason == "stopped by request after 1 epoch"
     assert [e.epoch for e in epochs_of(events)] == [1]
@@ -233,12 +263,12 @@ def test_stop_is_honoured_within_one_batch(tiny_experiment, tmp_path, trained_ba
 
 
 def test_stop_is_honoured_within_one_batch_during_validation(
-    tiny_experiment, trained_batches
+    tiny_experiment, trained_batches, stop_at
 ) -> None:
-    # epoch 1: 15 training batches, then 4 validation batches; stop in the 2nd of those
-    stop = CountingStop(at=15 + 2)
+    # epoch 1: 15 training batches, then 4 validation batches; stop as the 2nd of those is taken
+    stop = stop_at(15 + 2)
     events, stopped = run(tiny_experiment(epochs=5, validate=True), stop, save=False)
-    assert stop.checks == 18 and trained_batches() == 15
+    assert stop_at.taken() == 17 and trained_batches() == 15
     assert isinstance(stopped, RunStopped) and stopped.epochs == 0  # epoch 1 did not complete
     assert not epochs_of(events)
 
@@ -246,7 +276,7 @@ def test_stop_is_honoured_within_one_batch_during_validation(
 def test_a_stop_between_epochs_trains_no_further_batch(tiny_experiment, trained_batches) -> None:
     """Nothing reads ahead past the stop check: a request made at the end of an epoch (here from
     the event callback) keeps every batch of the next epoch out of training."""
-    stop = threading.Event()
+    stop = StopRequest()
     events: list = []
 
     def on_event(event):

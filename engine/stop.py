@@ -1,0 +1,47 @@
+"""The stop request a caller hands to a run: a ``threading.Event`` that also tells the run at once.
+
+Training checks for a stop as it takes each batch, inside TensorFlow's input pipeline, where a
+Python object cannot be read without a ``numpy_function`` that takes the GIL for every batch
+(measured on the 2-layer Bidirectional LSTM: ~20 ms of a 180 ms epoch). So the run keeps its own
+flag in a TensorFlow variable, and ``set()`` flips that flag before it returns: the check costs a
+variable read, and a request is seen by the very next batch, whichever thread makes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+
+
+class StopRequest(threading.Event):
+    """Set it to stop the runs that watch it; each stops within one batch and saves as stopped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # reentrant: the CLI sets the request from a SIGINT handler, which may interrupt this
+        # same thread inside ``watched``
+        self._lock = threading.RLock()
+        self._watchers: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        with self._lock:
+            super().set()
+            watchers = tuple(self._watchers)
+        for on_set in watchers:
+            on_set()
+
+    @contextlib.contextmanager
+    def watched(self, on_set: Callable[[], None]) -> Iterator[None]:
+        """Calls ``on_set`` (in the setting thread) when the request is set while in the block,
+        or at once if it already is. It may be called twice; it must be idempotent."""
+        with self._lock:
+            self._watchers.append(on_set)
+            already = super().is_set()
+        try:
+            if already:
+                on_set()
+            yield
+        finally:
+            with self._lock:
+                self._watchers.remove(on_set)
