@@ -34,7 +34,7 @@ class StopRequest(threading.Event):
     @contextlib.contextmanager
     def watched(self, on_set: Callable[[], None]) -> Iterator[None]:
         """Calls ``on_set`` (in the setting thread) when the request is set while in the block,
-        or at once if it already is. It may be called twice; it must be idempotent."""
+        or at once if it already is. It runs once per ``set()`` call, so it must be idempotent."""
         with self._lock:
             self._watchers.append(on_set)
             already = super().is_set()
