@@ -20,13 +20,15 @@ Each run command ends with exactly one run_finished, run_stopped or run_failed l
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import queue
 import sys
 import threading
 import traceback
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from engine import config
 from engine.errors import SeqlabError
@@ -181,13 +183,27 @@ def serve(commands: TextIO, out_stream: TextIO, training: Any | None = None) -> 
         _run(cmd, stop, emit, training)
 
 
-def main() -> int:
+def end_process(code: int, *streams: TextIO) -> NoReturn:
+    """Flushes ``streams`` and the log, then ends the process without the interpreter's teardown.
+
+    With TensorFlow loaded, that teardown took ~0.8 s here and once over 5 s, and it saves
+    nothing: every run is already saved and every line written. Skipping it means a closing
+    terminal or a quitting app is not kept waiting on a process that has no work left.
+    """
+    for stream in (*streams, sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    logging.shutdown()  # absl and Keras log through logging; their handlers flush here
+    os._exit(code)
+
+
+def main() -> NoReturn:
     # The protocol gets a private copy of stdout; fd 1 then joins fd 2 (the log file the app
     # opened), so nothing printed natively or by a library can corrupt the event stream.
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
-    return serve(sys.stdin, protocol)
+    end_process(serve(sys.stdin, protocol), protocol)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
