@@ -6,7 +6,7 @@ messages to the app: ``EngineState`` (TensorFlow loading / ready / failed / exit
 widget, so the app's handlers are the only code that updates the screen.
 
 ``ProcessBackend`` runs ``python -m engine.worker`` (see engine/worker.py for why a process and not
-a thread) and relays its JSON lines from a Textual thread worker. tui/scripted.py holds the fake
+a thread) and relays its JSON lines from a daemon thread. tui/scripted.py holds the fake
 that Pilot and snapshot tests use. This module stays light (no numpy): the app imports it before
 its first frame.
 """
@@ -133,16 +133,16 @@ class ProcessBackend(Backend):
         self._proc = proc
         self._failed = False
         post(self._app, EngineState("loading"))
-        self._app.run_worker(
-            lambda: self._relay(proc),
-            thread=True,
-            name="engine relay",
-            group="engine",
-            exit_on_error=False,
+        # A daemon thread, not a Textual thread worker: those run in asyncio's default executor,
+        # whose threads the interpreter joins at exit, so a quitting app would wait for the engine
+        # process to end (up to its 30 s quit deadline) instead of leaving it to save on its own.
+        relay = threading.Thread(
+            target=self._relay, args=(proc,), name="seqlab engine relay", daemon=True
         )
+        relay.start()
 
     def _relay(self, proc: subprocess.Popen) -> None:
-        """Thread worker: each line of the worker's output becomes a message to the app."""
+        """Relay thread: each line of the worker's output becomes a message to the app."""
         app = self._app
         assert app is not None and proc.stdout is not None
         for line in proc.stdout:
