@@ -171,4 +171,5 @@ def test_terminal_gone_mid_run_saves_the_run_as_stopped(tmp_path):
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(map(alive, [*app_pids, engine_pid])):
         time.sleep(0.1)
-    assert not any(map(alive, [*app_pids, engine_pid]))  # nothing is left running
+    left = [pid for pid in {*app_pids, engine_pid} if alive(pid)]
+    assert not left, f"still running: {left} (app {app_pids}, engine {engine_pid})"

@@ -7,11 +7,13 @@ tests take a fraction of a second each. The real engine is driven end to end in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -45,7 +47,7 @@ from engine import worker
 from engine.events import EpochEnded, RunFinished, RunStarted, RunStopped
 
 LOAD, STEP, MODE = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-worker.QUIT_DEADLINE = 1.0  # a deaf run is ended this long after quit (30 s in the app)
+worker.QUIT_DEADLINE = float(sys.argv[4])  # a deaf run ends this long after quit (30 s in the app)
 
 
 class FakeTraining:
@@ -83,8 +85,10 @@ sys.exit(worker.serve(sys.stdin, sys.stdout, FakeTraining()))
 """
 
 
-def fake_command(load: float = 0.0, step: float = 0.01, mode: str = "normal") -> list[str]:
-    return [sys.executable, "-c", FAKE_WORKER, str(load), str(step), mode]
+def fake_command(
+    load: float = 0.0, step: float = 0.01, mode: str = "normal", quit_deadline: float = 1.0
+) -> list[str]:
+    return [sys.executable, "-c", FAKE_WORKER, str(load), str(step), mode, str(quit_deadline)]
 
 
 def experiment(epochs: int) -> str:
@@ -218,6 +222,42 @@ def test_tensorflow_that_cannot_load_is_reported():
     assert worker.close() == 1
 
 
+# The worker's own entry point, with ``serve`` replaced: it leaves output in buffers and an
+# atexit hook standing in for TensorFlow's slow teardown. argv: the hook's marker file.
+ENDING_WORKER = r"""
+import atexit, sys
+from engine import worker
+
+def serve(commands, protocol):
+    protocol.write('{"event": "ready", "seconds": 0}')  # no newline: still in the buffer
+    print("a library's last words", end="")  # fd 1 is the log now; block-buffered
+    return 4
+
+atexit.register(lambda: open(sys.argv[1], "w").write("the teardown ran"))
+worker.serve = serve
+worker.main()
+"""
+
+
+def test_the_worker_ends_without_the_interpreters_teardown_and_loses_no_output(tmp_path):
+    """Once its runs are saved the worker ends at once: the teardown (TensorFlow's took ~0.8 s
+    and kept a quitting app waiting) is skipped, yet every buffered line reaches its reader."""
+    marker = tmp_path / "teardown"
+    with open(tmp_path / "worker.log", "wb") as log:
+        done = subprocess.run(
+            [sys.executable, "-c", ENDING_WORKER, str(marker)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            timeout=30,
+        )
+    assert done.returncode == 4
+    assert done.stdout == b'{"event": "ready", "seconds": 0}'
+    assert (tmp_path / "worker.log").read_text() == "a library's last words"
+    assert not marker.exists()
+
+
 # --- the app's side: ProcessBackend ---------------------------------------------------------------
 
 
@@ -341,6 +381,69 @@ async def test_quitting_the_app_during_a_run_saves_it_as_stopped(tmp_path):
     log = "\n".join(training.log_lines)
     assert "Quitting: stopping the run so it is saved" in log
     assert "■ stopped after" in log
+
+
+# The app in its own process over a worker that ignores stop; prints the worker's pid, then quits.
+# argv: the worker command (JSON), the runs folder, the log file.
+QUITTING_APP = r"""
+import asyncio, json, sys
+from engine.presets import get_preset
+from engine.runstore import RunStore
+from tui.app import SeqlabApp
+from tui.backend import ProcessBackend
+
+async def main():
+    backend = ProcessBackend(sys.argv[3], json.loads(sys.argv[1]))
+    app = SeqlabApp(get_preset("course-rnn"), backend, RunStore(sys.argv[2]), blink=False)
+    async with app.run_test() as pilot:
+        while app.engine_state != "ready":
+            await pilot.pause(0.02)
+        await pilot.press("ctrl+t")
+        while app.live is None or app.live.epoch < 1:
+            await pilot.pause(0.02)
+        print(backend._proc.pid, flush=True)
+        await pilot.press("ctrl+q")
+        while app.is_running:
+            await asyncio.sleep(0.02)
+
+asyncio.run(main())
+"""
+
+
+def process_runs(pid: int) -> bool:
+    """Whether ``pid`` runs (one that exited and waits to be reaped does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_the_app_process_ends_without_waiting_for_a_slow_engine(tmp_path):
+    """Quitting leaves a run that will not stop to the engine process, which ends it on its own;
+    the app's process must not wait for that (here the worker would take a minute)."""
+    worker = fake_command(step=0.05, mode="deaf", quit_deadline=60)
+    app = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            QUITTING_APP,
+            json.dumps(worker),
+            str(tmp_path / "runs"),
+            str(tmp_path / "seqlab.log"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=40,
+    )
+    assert app.returncode == 0, app.stderr
+    worker_pid = int(app.stdout.split()[-1])
+    try:
+        assert process_runs(worker_pid)  # still running its deaf run: the app did not wait
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker_pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("argument", ["no-such-preset", "missing.toml"])
