@@ -153,6 +153,29 @@ async def test_train_before_tensorflow_is_ready_is_queued_and_said(tmp_path):
         assert app.live is not None and len(app.backend.commands) == 1
         assert "starts once TensorFlow has loaded" in log_text(app)
 
+        def run_status() -> str:
+            return str(app.query_one("#run-status", Static).render())
+
+        assert run_status() == "train: waiting for TensorFlow…"
+        app.backend.make_ready(2.0)
+        await pilot.pause()
+        # TensorFlow is ready; the run is reported once its first batches ran (XLA compiles).
+        assert run_status() == "train: compiling the model…"
+        app.backend.advance()  # RunStarted
+        await pilot.pause(0.7)  # status lines are drawn every UPDATE_INTERVAL
+        assert run_status().startswith("train: started, 8 epochs")
+
+
+@pilot_test
+async def test_train_once_tensorflow_is_ready_says_the_model_is_compiling(tmp_path):
+    app = make_app(tmp_path, paced=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        status = str(app.query_one("#run-status", Static).render())
+        assert status == "train: compiling the model…"
+
 
 # --- series pane ----------------------------------------------------------------------------------
 

@@ -346,6 +346,8 @@ class SeqlabApp(App[None]):
         self.engine_detail = message.detail
         if message.state == "ready":
             self.log_line(f"TensorFlow ready in {message.seconds:.1f}s.")
+            if self._panes_ready:
+                self.training.engine_ready()
         elif message.state in ("failed", "exited", "error"):
             self.log_line(f"Engine {message.state}: {message.detail}")
             self.notify(message.detail, title="Training engine", severity="error", markup=False)
@@ -437,7 +439,7 @@ class SeqlabApp(App[None]):
         self._ensure_backend()
         self._token += 1
         self.live = LiveRun(self._token, kind)
-        self.training.begin(kind, exp)
+        self.training.begin(kind, exp, self.engine_state == "ready")
         if self.engine_state != "ready":
             self.log_line(f"The {kind} run starts once TensorFlow has loaded.")
         self.backend.run(kind, exp, str(self.store.root), self._token)
