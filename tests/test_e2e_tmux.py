@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from processes import alive
 
 from engine import config
 from engine.presets import get_preset
@@ -88,15 +89,6 @@ class Tmux:
 
     def kill(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
-
-
-def alive(pid: int) -> bool:
-    """Whether a process runs (an exited one waiting to be reaped does not count)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def test_train_two_epochs_in_a_real_terminal(tmp_path):

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import alive
 from textual.app import App
 
 from engine import config
@@ -239,22 +240,16 @@ worker.main()
 """
 
 
-def test_the_worker_ends_without_the_interpreters_teardown_and_loses_no_output(tmp_path):
+def test_the_worker_ends_without_the_interpreters_teardown_and_loses_no_output(
+    tmp_path, python_subprocess
+):
     """Once its runs are saved the worker ends at once: the teardown (TensorFlow's took ~0.8 s
     and kept a quitting app waiting) is skipped, yet every buffered line reaches its reader."""
     marker = tmp_path / "teardown"
-    with open(tmp_path / "worker.log", "wb") as log:
-        done = subprocess.run(
-            [sys.executable, "-c", ENDING_WORKER, str(marker)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            timeout=30,
-        )
+    done = python_subprocess(ENDING_WORKER, str(marker), timeout=30)
     assert done.returncode == 4
-    assert done.stdout == b'{"event": "ready", "seconds": 0}'
-    assert (tmp_path / "worker.log").read_text() == "a library's last words"
+    assert done.stdout == '{"event": "ready", "seconds": 0}'
+    assert done.stderr == "a library's last words"  # the log: fd 1 joined fd 2
     assert not marker.exists()
 
 
@@ -410,37 +405,16 @@ asyncio.run(main())
 """
 
 
-def process_runs(pid: int) -> bool:
-    """Whether ``pid`` runs (one that exited and waits to be reaped does not count)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def test_the_app_process_ends_without_waiting_for_a_slow_engine(tmp_path):
+def test_the_app_process_ends_without_waiting_for_a_slow_engine(tmp_path, python_subprocess):
     """Quitting leaves a run that will not stop to the engine process, which ends it on its own;
     the app's process must not wait for that (here the worker would take a minute)."""
     worker = fake_command(step=0.05, mode="deaf", quit_deadline=60)
-    app = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            QUITTING_APP,
-            json.dumps(worker),
-            str(tmp_path / "runs"),
-            str(tmp_path / "seqlab.log"),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=40,
-    )
+    runs, log = str(tmp_path / "runs"), str(tmp_path / "seqlab.log")
+    app = python_subprocess(QUITTING_APP, json.dumps(worker), runs, log, timeout=40)
     assert app.returncode == 0, app.stderr
     worker_pid = int(app.stdout.split()[-1])
     try:
-        assert process_runs(worker_pid)  # still running its deaf run: the app did not wait
+        assert alive(worker_pid)  # still running its deaf run: the app did not wait
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(worker_pid, signal.SIGKILL)
@@ -459,13 +433,14 @@ def test_launch_rejects_a_bad_experiment_in_one_line(argument, capsys):
 def test_a_stuck_terminal_input_thread_does_not_keep_the_process_alive(monkeypatch):
     """Textual's input thread left spinning after the app ended (the terminal went away while
     quitting) would keep the process alive forever; launch then ends the process itself."""
+    from engine import worker
     from tui import launch
 
     release = threading.Event()
     stuck = threading.Thread(target=release.wait, name="textual-input")
     stuck.start()
     exits: list[int] = []
-    monkeypatch.setattr(launch.os, "_exit", exits.append)
+    monkeypatch.setattr(worker, "end_process", exits.append)  # flushes, then os._exit
     try:
         launch.exit_if_input_thread_stuck(0, wait=0.05)
         assert exits == [0]

@@ -346,8 +346,9 @@ class SeqlabApp(App[None]):
         self.engine_detail = message.detail
         if message.state == "ready":
             self.log_line(f"TensorFlow ready in {message.seconds:.1f}s.")
-            if self._panes_ready:
-                self.training.engine_ready()
+            live = self.live
+            if live is not None and not live.run_id and self._panes_ready:  # sent, not started
+                self.training.show_waiting(live.kind, engine_ready=True)
         elif message.state in ("failed", "exited", "error"):
             self.log_line(f"Engine {message.state}: {message.detail}")
             self.notify(message.detail, title="Training engine", severity="error", markup=False)

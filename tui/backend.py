@@ -236,6 +236,3 @@ class ProcessBackend(Backend):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-# --- the scripted fake -------------------------------------------------------------------------

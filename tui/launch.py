@@ -134,7 +134,6 @@ def exit_if_input_thread_stuck(code: int, wait: float = 1.0) -> None:
         if thread.name == "textual-input" and thread.is_alive():
             thread.join(wait)
             if thread.is_alive():
-                for stream in (sys.stdout, sys.stderr):
-                    with contextlib.suppress(Exception):
-                        stream.flush()
-                os._exit(code)
+                from engine.worker import end_process  # flushes, then os._exit
+
+                end_process(code)

@@ -96,14 +96,6 @@ def fitting(variants: tuple[str, ...], width: int) -> str:
     return variants[-1]
 
 
-def waiting_status(kind: str, engine_ready: bool) -> str:
-    """What a run sent to the engine waits for, before its first batches have run."""
-    if not engine_ready:
-        return f"{kind}: waiting for TensorFlow…"
-    # The engine reports a run once its first batches ran: building and XLA-compiling take seconds.
-    return f"{kind}: compiling the model…"
-
-
 class TrainingPane(Pane):
     TITLE = "Training"
     BINDINGS = [
@@ -131,7 +123,6 @@ class TrainingPane(Pane):
         # What events changed and the screen does not show yet (see _flush).
         self._pending_log: list[tuple[str, ...]] = []
         self._status: str | None = None
-        self._waiting: str | None = None  # the kind of a run sent and not yet started
         self._progress: tuple[int, int] | None = None
         self._dirty: set[str] = set()
         self._flush_timer: Timer | None = None
@@ -225,16 +216,16 @@ class TrainingPane(Pane):
         total = experiment.train.epochs if kind == "train" else experiment.sweep.epochs
         self.query_one("#progress", ProgressBar).display = True
         self._progress = (total, 0)
-        self._waiting = kind
-        self._status = waiting_status(kind, engine_ready)
         self._dirty.update(("train", "sweep", "forecast"))
-        self._flush()
+        self.show_waiting(kind, engine_ready)
 
-    def engine_ready(self) -> None:
-        """TensorFlow has loaded: a run still waiting now waits for its model to compile."""
-        if self._waiting is not None:
-            self._status = waiting_status(self._waiting, True)
-            self._flush()
+    def show_waiting(self, kind: str, engine_ready: bool) -> None:
+        """Says what a run sent to the engine, and not started yet, waits for (and draws)."""
+        if not engine_ready:
+            self._status = f"{kind}: waiting for TensorFlow…"
+        else:  # the engine reports a run once its first batches ran: compiling takes seconds
+            self._status = f"{kind}: compiling the model…"
+        self._flush()
 
     def show_event(self, event: Event, kind: str) -> None:
         """Takes in one engine event of the live run; the screen follows at UPDATE_INTERVAL.
@@ -242,7 +233,6 @@ class TrainingPane(Pane):
         Epochs can arrive dozens of times a second; drawing each one would take CPU from the
         training process on a small machine, so updates are gathered and drawn together.
         """
-        self._waiting = None
         if isinstance(event, RunStarted):
             self._progress = (event.total_epochs, 0)
             self._status = (
