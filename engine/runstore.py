@@ -20,16 +20,18 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from engine.errors import SeqlabError
+from engine.events import RunKind
 from engine.specs import Experiment
 
 # numpy loads when a forecast is read: the app imports this module before its first frame
 if TYPE_CHECKING:
     import numpy as np
 
-STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
+RunStatus = Literal["running", "finished", "stopped", "failed", "interrupted"]
+STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 HISTORY_FIELDS = ("epoch", "loss", "mae", "learning_rate", "seconds", "val_loss", "val_mae")
 SWEEP_FIELDS = ("epoch", "learning_rate", "loss", "seconds")
 
@@ -89,8 +91,8 @@ class RunInfo:
     run_id: str
     path: Path
     name: str
-    kind: str
-    status: str
+    kind: RunKind
+    status: RunStatus
     created: str
     epochs: int
     total_epochs: int
@@ -103,7 +105,9 @@ class RunInfo:
 class RunHandle:
     """The folder of one run being written: status, history lines, metrics, forecast, model."""
 
-    def __init__(self, path: Path, kind: str, experiment: Experiment, total_epochs: int) -> None:
+    def __init__(
+        self, path: Path, kind: RunKind, experiment: Experiment, total_epochs: int
+    ) -> None:
         self.path = path
         self.run_id = path.name
         self.kind = kind
@@ -163,7 +167,7 @@ class RunHandle:
             writer.writerow((repr(float(t)), f"{float(a):.7g}", f"{float(f):.7g}"))
         atomic_write(self.path / "forecast.csv", out.getvalue())
 
-    def finish(self, status: str, reason: str | None = None) -> None:
+    def finish(self, status: RunStatus, reason: str | None = None) -> None:
         """Closes the history and records the final status (finished, stopped or failed)."""
         if status not in STATUSES:
             raise ValueError(status)
@@ -192,7 +196,7 @@ class RunStore:
                 "choose another with --runs DIR or SEQLAB_HOME"
             ) from None
 
-    def create(self, experiment: Experiment, kind: str, total_epochs: int) -> RunHandle:
+    def create(self, experiment: Experiment, kind: RunKind, total_epochs: int) -> RunHandle:
         self.check_writable()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = self.root / f"{stamp}-{_slug(experiment.name)}-{kind}-{secrets.token_hex(2)}"
@@ -240,7 +244,7 @@ class RunStore:
             reason=status.get("reason"),
         )
 
-    def list(self) -> list[RunInfo]:
+    def runs(self) -> list[RunInfo]:
         """Every readable run, best validation MAE first (runs without one last, newest first)."""
         if not self.root.is_dir():
             return []
@@ -256,9 +260,8 @@ class RunStore:
             info = self.info(path)
             if info:
                 return info
-        matches = [i for i in self.list() if i.run_id == run] or [
-            i for i in self.list() if run in i.run_id
-        ]
+        runs = self.runs()
+        matches = [i for i in runs if i.run_id == run] or [i for i in runs if run in i.run_id]
         if len(matches) == 1:
             return matches[0]
         if not matches:
