@@ -1,19 +1,22 @@
 """What happens during a run, as small frozen values passed to a callback the caller gives.
 
-The TUI relays them as Textual messages, the CLI prints them (``--json``: one object per event with
-an ``event`` field), and tests script them. ``event_dict`` is the one serialisation of all three.
+The engine process sends them to the app (engine/protocol.py), the CLI prints them (``--json``: one
+object per event with an ``event`` field), and tests script them. ``event_dict`` is the one
+serialisation of all three.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal
+
+RunKind = Literal["train", "sweep"]
 
 
 @dataclass(frozen=True)
 class RunStarted:
     run_id: str
-    kind: str  # "train" | "sweep"
+    kind: RunKind
     experiment_name: str
     total_epochs: int
     steps_per_epoch: int
@@ -56,7 +59,7 @@ class SweepPoint:
 @dataclass(frozen=True)
 class RunFinished:
     run_id: str
-    kind: str
+    kind: RunKind
     epochs: int
     seconds: float
     metrics: dict[str, float] = field(default_factory=dict)  # val_mae, val_mse, ... , naive_mae
@@ -68,7 +71,7 @@ class RunFinished:
 @dataclass(frozen=True)
 class RunStopped:
     run_id: str
-    kind: str
+    kind: RunKind
     epochs: int  # epochs completed
     reason: str
     run_dir: str | None = None
@@ -77,7 +80,7 @@ class RunStopped:
 @dataclass(frozen=True)
 class RunFailed:
     run_id: str
-    kind: str
+    kind: RunKind
     message: str
     run_dir: str | None = None
 
@@ -93,10 +96,6 @@ EVENT_NAMES: dict[type, str] = {
     RunStopped: "run_stopped",
     RunFailed: "run_failed",
 }
-
-
-class EventSink(Protocol):
-    def __call__(self, event: Event) -> None: ...
 
 
 def event_dict(event: Event) -> dict[str, Any]:

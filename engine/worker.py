@@ -5,51 +5,51 @@ UI's frames stay smooth (no GIL contention while TensorFlow imports or trains), 
 log lines cannot reach the screen (this process's stderr is a log file), and quitting is safe (a
 stop is honoured within one batch, and after quit the process saves the run and ends by itself).
 
-Protocol, one JSON object per line::
-
-    in   {"cmd": "train" | "sweep", "experiment": "<TOML text>", "runs": "<dir>" | null}
-         {"cmd": "stop"}     stops the current run and any queued before this line
-         {"cmd": "quit"}     stops, then exits once the current run is saved; end of input = quit
-    out  {"event": "ready", "seconds": S}          once TensorFlow has loaded
-         {"event": "load_failed", "message": M}    TensorFlow could not load; the process exits 1
-         {"event": "worker_error", "message": M}   a line that is not a command
-         engine.events.event_dict(event)           every event of every run, in order
-
-Each run command ends with exactly one run_finished, run_stopped or run_failed line.
+The protocol, one JSON line per command or message, is defined in engine/protocol.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
 import os
 import queue
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from typing import Any, NoReturn, TextIO
 
 from engine import config
 from engine.errors import SeqlabError
-from engine.events import Event, RunFailed, RunStopped, event_dict
+from engine.events import Event, RunFailed, RunStopped
+from engine.process import end_process
+from engine.protocol import (
+    BadCommand,
+    LoadFailed,
+    QuitCommand,
+    Ready,
+    RunCommand,
+    StopCommand,
+    WorkerError,
+    WorkerMessage,
+    decode_command,
+    encode_message,
+)
 from engine.runstore import RunStore
 from engine.stop import StopRequest
 
-RUN_COMMANDS = ("train", "sweep")
 QUIT_DEADLINE = 30.0  # seconds a run gets to stop and save after quit, before the process exits
 
 
 class _Output:
-    """Writes whole JSON lines from any thread; once the reader has gone, writes are dropped."""
+    """Writes whole message lines from any thread; once the reader has gone, writes are dropped."""
 
     def __init__(self, stream: TextIO, on_broken: threading.Event) -> None:
         self._stream = stream
         self._lock = threading.Lock()
         self._on_broken = on_broken
 
-    def write(self, data: dict[str, Any]) -> None:
-        line = json.dumps(data, allow_nan=True) + "\n"
+    def write(self, message: WorkerMessage) -> None:
+        line = encode_message(message)
         with self._lock:
             if self._on_broken.is_set():
                 return
@@ -89,28 +89,26 @@ class _Control:
             return self._current
 
 
-def _read_commands(lines: TextIO, todo: queue.Queue, control: _Control, out: _Output) -> None:
+Todo = queue.Queue[tuple[int, RunCommand] | None]  # runs in the order received; None: quit
+
+
+def _read_commands(lines: TextIO, todo: Todo, control: _Control, out: _Output) -> None:
     """Reader thread: stop acts at once; runs are queued for the main thread; EOF means quit."""
     try:
         for line in lines:
             if not line.strip():
                 continue
             try:
-                cmd = json.loads(line)
-                name = cmd["cmd"]
-            except (ValueError, KeyError, TypeError):
-                out.write(
-                    {"event": "worker_error", "message": f"not a command: {line.strip()[:200]}"}
-                )
+                command = decode_command(line)
+            except BadCommand as exc:
+                out.write(WorkerError(str(exc)))
                 continue
-            if name in RUN_COMMANDS:
-                todo.put((control.received(), cmd))
-            elif name == "stop":
+            if isinstance(command, RunCommand):
+                todo.put((control.received(), command))
+            elif isinstance(command, StopCommand):
                 control.stop()
-            elif name == "quit":
+            elif isinstance(command, QuitCommand):
                 break
-            else:
-                out.write({"event": "worker_error", "message": f"unknown command {name!r}"})
     except (OSError, ValueError):
         pass
     control.stop()
@@ -123,14 +121,16 @@ def _read_commands(lines: TextIO, todo: queue.Queue, control: _Control, out: _Ou
     watchdog.start()
 
 
-def _run(cmd: dict[str, Any], stop: StopRequest, emit, training: Any) -> None:
-    kind = cmd["cmd"]
+def _run(
+    command: RunCommand, stop: StopRequest, emit: Callable[[Event], None], training: Any
+) -> None:
+    kind = command.kind
     try:
-        exp = config.loads(str(cmd.get("experiment", "")), "experiment")
+        exp = config.loads(command.experiment, "experiment")
     except SeqlabError as exc:
         emit(RunFailed(run_id="", kind=kind, message=str(exc)))
         return
-    store = RunStore(cmd["runs"]) if cmd.get("runs") else None
+    store = RunStore(command.runs) if command.runs else None
     run = training.train if kind == "train" else training.sweep
     try:
         run(exp, emit, stop, store=store)
@@ -146,7 +146,7 @@ def serve(commands: TextIO, out_stream: TextIO, training: Any | None = None) -> 
     broken = threading.Event()
     out = _Output(out_stream, broken)
     control = _Control()
-    todo: queue.Queue = queue.Queue()
+    todo: Todo = queue.Queue()
     reader = threading.Thread(
         target=_read_commands,
         args=(commands, todo, control, out),
@@ -156,16 +156,18 @@ def serve(commands: TextIO, out_stream: TextIO, training: Any | None = None) -> 
     reader.start()
     try:
         if training is None:
-            from engine import training
+            from engine import training as engine_training
+
+            training = engine_training
         seconds = training.load_tensorflow()
     except Exception as exc:
         traceback.print_exc()
-        out.write({"event": "load_failed", "message": f"TensorFlow could not be loaded: {exc}"})
+        out.write(LoadFailed(f"TensorFlow could not be loaded: {exc}"))
         return 1
-    out.write({"event": "ready", "seconds": round(float(seconds), 3)})
+    out.write(Ready(round(float(seconds), 3)))
 
     def emit(event: Event) -> None:
-        out.write(event_dict(event))
+        out.write(event)
         if broken.is_set():  # nobody is listening any more: end the run, keep what it saved
             control.stop()
 
@@ -173,28 +175,13 @@ def serve(commands: TextIO, out_stream: TextIO, training: Any | None = None) -> 
         item = todo.get()
         if item is None:
             return 0
-        seq, cmd = item
+        seq, command = item
         stop = control.begin(seq)
         if stop is None:
-            emit(
-                RunStopped(run_id="", kind=cmd["cmd"], epochs=0, reason="stopped before it started")
-            )
+            reason = "stopped before it started"
+            emit(RunStopped(run_id="", kind=command.kind, epochs=0, reason=reason))
             continue
-        _run(cmd, stop, emit, training)
-
-
-def end_process(code: int, *streams: TextIO) -> NoReturn:
-    """Flushes ``streams`` and the log, then ends the process without the interpreter's teardown.
-
-    With TensorFlow loaded, that teardown took ~0.8 s here and once over 5 s, and it saves
-    nothing: every run is already saved and every line written. Skipping it means a closing
-    terminal or a quitting app is not kept waiting on a process that has no work left.
-    """
-    for stream in (*streams, sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    logging.shutdown()  # absl and Keras log through logging; their handlers flush here
-    os._exit(code)
+        _run(command, stop, emit, training)
 
 
 def main() -> NoReturn:

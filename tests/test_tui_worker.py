@@ -1,4 +1,5 @@
-"""The engine process protocol (engine/worker.py) and the app's side of it (ProcessBackend).
+"""The engine process (engine/worker.py) and the app's side of it (ProcessBackend), over the
+protocol of engine/protocol.py.
 
 The worker runs as a real subprocess, but with a fake training module: no TensorFlow, so these
 tests take a fraction of a second each. The real engine is driven end to end in test_e2e_tmux.py.
@@ -243,8 +244,8 @@ worker.main()
 def test_the_worker_ends_without_the_interpreters_teardown_and_loses_no_output(
     tmp_path, python_subprocess
 ):
-    """Once its runs are saved the worker ends at once: the teardown (TensorFlow's took ~0.8 s
-    and kept a quitting app waiting) is skipped, yet every buffered line reaches its reader."""
+    """Once its runs are saved the worker ends at once: the teardown (TensorFlow's is slow and
+    kept a quitting app waiting) is skipped, yet every buffered line reaches its reader."""
     marker = tmp_path / "teardown"
     done = python_subprocess(ENDING_WORKER, str(marker), timeout=30)
     assert done.returncode == 4
@@ -433,14 +434,13 @@ def test_launch_rejects_a_bad_experiment_in_one_line(argument, capsys):
 def test_a_stuck_terminal_input_thread_does_not_keep_the_process_alive(monkeypatch):
     """Textual's input thread left spinning after the app ended (the terminal went away while
     quitting) would keep the process alive forever; launch then ends the process itself."""
-    from engine import worker
     from tui import launch
 
     release = threading.Event()
     stuck = threading.Thread(target=release.wait, name="textual-input")
     stuck.start()
     exits: list[int] = []
-    monkeypatch.setattr(worker, "end_process", exits.append)  # flushes, then os._exit
+    monkeypatch.setattr(launch, "end_process", exits.append)  # flushes, then os._exit
     try:
         launch.exit_if_input_thread_stuck(0, wait=0.05)
         assert exits == [0]

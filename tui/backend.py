@@ -6,16 +6,14 @@ messages to the app: ``EngineState`` (TensorFlow loading / ready / failed / exit
 widget, so the app's handlers are the only code that updates the screen.
 
 ``ProcessBackend`` runs ``python -m engine.worker`` (see engine/worker.py for why a process and not
-a thread) and relays its JSON lines from a daemon thread. tui/scripted.py holds the fake
-that Pilot and snapshot tests use. This module stays light (no numpy): the app imports it before
-its first frame.
+a thread) and relays its messages (engine/protocol.py) from a daemon thread. tests/scripted.py
+holds the fake that Pilot and snapshot tests use. This module stays light (no numpy): the app
+imports it before its first frame.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import os
 import subprocess
 import sys
@@ -24,28 +22,39 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from textual.app import App
 from textual.message import Message
 
 import engine
-from engine.events import (
-    Event,
-    RunFailed,
-    RunFinished,
-    RunStopped,
-    event_from_dict,
+from engine.events import Event, RunFailed, RunFinished, RunKind, RunStopped
+from engine.protocol import (
+    Command,
+    LoadFailed,
+    QuitCommand,
+    Ready,
+    RunCommand,
+    StopCommand,
+    WorkerError,
+    decode_message,
+    encode_command,
 )
 from engine.specs import Experiment
 
 TERMINAL = (RunFinished, RunStopped, RunFailed)
 
+# loading -> ready, or failed (TensorFlow did not load); exited: the process ended unasked;
+# error: it received a line it could not read (it carries on).
+EngineStateName = Literal["loading", "ready", "failed", "exited", "error"]
+
 
 class EngineState(Message):
-    """The training engine's state: "loading", "ready", "failed" or "exited"."""
+    """The training engine's state, with the load time once ready and what went wrong if not."""
 
-    def __init__(self, state: str, seconds: float | None = None, detail: str = "") -> None:
+    def __init__(
+        self, state: EngineStateName, seconds: float | None = None, detail: str = ""
+    ) -> None:
         super().__init__()
         self.state = state
         self.seconds = seconds
@@ -71,7 +80,7 @@ class Backend(ABC):
         """Begins loading the engine; posts EngineState messages to ``app`` from now on."""
 
     @abstractmethod
-    def run(self, kind: str, experiment: Experiment, runs_dir: str | None, token: int) -> None:
+    def run(self, kind: RunKind, experiment: Experiment, runs_dir: str | None, token: int) -> None:
         """Starts a "train" or "sweep" run; its events arrive as RunEvent(token, ...)."""
 
     @abstractmethod
@@ -92,6 +101,8 @@ def post(app: App, message: Message) -> None:
 class ProcessBackend(Backend):
     """Runs experiments in ``python -m engine.worker``; its stderr goes to ``log_path``."""
 
+    log_path: Path
+
     def __init__(self, log_path: Path, command: Sequence[str] | None = None) -> None:
         self.log_path = Path(log_path)
         # -P: the worker must import the installed engine, not an "engine" folder in the cwd.
@@ -99,7 +110,7 @@ class ProcessBackend(Backend):
         self._app: App | None = None
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
-        self._tokens: deque[tuple[int, str]] = deque()  # runs sent and not yet ended, in order
+        self._tokens: deque[tuple[int, RunKind]] = deque()  # runs sent and not yet ended, in order
         self._closing = False
         self._failed = False
 
@@ -146,29 +157,23 @@ class ProcessBackend(Backend):
         app = self._app
         assert app is not None and proc.stdout is not None
         for line in proc.stdout:
-            try:
-                data = json.loads(line)
-                name = data.get("event")
-            except (ValueError, AttributeError):
+            message = decode_message(line)
+            if message is None:
                 continue
-            if name == "ready":
-                post(app, EngineState("ready", seconds=float(data.get("seconds", math.nan))))
-            elif name == "load_failed":
+            if isinstance(message, Ready):
+                post(app, EngineState("ready", seconds=message.seconds))
+            elif isinstance(message, LoadFailed):
                 self._failed = True
-                post(app, EngineState("failed", detail=str(data.get("message", ""))))
-            elif name == "worker_error":
-                post(app, EngineState("error", detail=str(data.get("message", ""))))
-            else:
-                try:
-                    event = event_from_dict(data)
-                except (KeyError, TypeError, ValueError):
-                    continue
+                post(app, EngineState("failed", detail=message.message))
+            elif isinstance(message, WorkerError):
+                post(app, EngineState("error", detail=message.message))
+            else:  # an event of the oldest run not yet ended
                 with self._lock:
                     token = self._tokens[0][0] if self._tokens else None
-                    if isinstance(event, TERMINAL) and self._tokens:
+                    if isinstance(message, TERMINAL) and self._tokens:
                         self._tokens.popleft()
                 if token is not None:
-                    post(app, RunEvent(token, event))
+                    post(app, RunEvent(token, message))
         code = proc.wait()
         with self._lock:
             orphans = list(self._tokens)
@@ -180,26 +185,25 @@ class ProcessBackend(Backend):
             post(app, RunEvent(token, RunFailed(run_id="", kind=kind, message=detail)))
         post(app, EngineState("exited", detail=detail))
 
-    def _send(self, data: dict[str, Any]) -> bool:
+    def _send(self, command: Command) -> bool:
         proc = self._proc
         if proc is None or proc.stdin is None or proc.poll() is not None:
             return False
         try:
-            proc.stdin.write(json.dumps(data) + "\n")
+            proc.stdin.write(encode_command(command))
             proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             return False
         return True
 
-    def run(self, kind: str, experiment: Experiment, runs_dir: str | None, token: int) -> None:
+    def run(self, kind: RunKind, experiment: Experiment, runs_dir: str | None, token: int) -> None:
         from engine import config  # TOML writing: not needed for the first frame
 
         if self._proc is None or self._proc.poll() is not None:
             self._spawn()
         with self._lock:
             self._tokens.append((token, kind))
-        command = {"cmd": kind, "experiment": config.dumps(experiment), "runs": runs_dir}
-        if not self._send(command):
+        if not self._send(RunCommand(kind, config.dumps(experiment), runs_dir)):
             with self._lock:
                 if (token, kind) in self._tokens:
                     self._tokens.remove((token, kind))
@@ -208,7 +212,7 @@ class ProcessBackend(Backend):
             post(self._app, RunEvent(token, RunFailed(run_id="", kind=kind, message=message)))
 
     def stop(self) -> None:
-        self._send({"cmd": "stop"})
+        self._send(StopCommand())
 
     def close(self, timeout: float = 1.5) -> None:
         self._closing = True
@@ -217,8 +221,8 @@ class ProcessBackend(Backend):
             return
         with self._lock:
             busy = bool(self._tokens)
-        self._send({"cmd": "stop"})
-        self._send({"cmd": "quit"})
+        self._send(StopCommand())
+        self._send(QuitCommand())
         with contextlib.suppress(OSError):
             proc.stdin.close()  # type: ignore[union-attr]
         # With no run, nothing is lost by ending the process now. With a run, it is told to stop

@@ -19,6 +19,7 @@ from typing import TextIO
 
 from engine.errors import SeqlabError
 from engine.presets import DEFAULT_PRESET, get_preset, resolve
+from engine.process import end_process
 from engine.runstore import RunStore
 from engine.specs import Experiment
 
@@ -75,7 +76,8 @@ def textual_terminal(log_path: Path) -> Iterator[TextIO]:
     os.dup2(log_fd, 2)
     os.close(log_fd)
     saved = sys.__stderr__, sys.stderr
-    sys.__stderr__ = sys.stderr = textual_out
+    # Deliberate, though typeshed marks sys.__stderr__ final: it is where Textual draws.
+    sys.__stderr__ = sys.stderr = textual_out  # type: ignore[misc]
     # Textual sizes the screen with shutil.get_terminal_size(), which believes COLUMNS and LINES
     # over the terminal itself; a shell or multiplexer that exported them at startup would pin the
     # app to a stale size and hide every resize. Without them the terminal is asked directly.
@@ -84,7 +86,7 @@ def textual_terminal(log_path: Path) -> Iterator[TextIO]:
         yield textual_out
     finally:
         os.environ.update(stale)
-        sys.__stderr__, sys.stderr = saved
+        sys.__stderr__, sys.stderr = saved  # type: ignore[misc]  # restored, as set above
         with contextlib.suppress(OSError):
             textual_out.flush()
         os.dup2(saved_fd2, 2)
@@ -134,6 +136,4 @@ def exit_if_input_thread_stuck(code: int, wait: float = 1.0) -> None:
         if thread.name == "textual-input" and thread.is_alive():
             thread.join(wait)
             if thread.is_alive():
-                from engine.worker import end_process  # flushes, then os._exit
-
-                end_process(code)
+                end_process(code)  # flushes, then os._exit

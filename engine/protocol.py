@@ -1,0 +1,161 @@
+"""The engine process's protocol: what the app and ``python -m engine.worker`` say to each other.
+
+One JSON object per line. This module is its one definition, used by both sides (engine/worker.py
+and tui/backend.py); it imports no TensorFlow and no numpy, because the app imports it before its
+first frame::
+
+    in   {"cmd": "train" | "sweep", "experiment": "<TOML text>", "runs": "<dir>" | null}
+         {"cmd": "stop"}     stops the current run and any queued before this line
+         {"cmd": "quit"}     stops, then exits once the current run is saved; end of input = quit
+    out  {"event": "ready", "seconds": S}          once TensorFlow has loaded
+         {"event": "load_failed", "message": M}    TensorFlow could not load; the process exits 1
+         {"event": "worker_error", "message": M}   a line that is not a command
+         engine.events.event_dict(event)           every event of every run, in order
+
+Each run command ends with exactly one run_finished, run_stopped or run_failed line.
+
+Decoding forgives: a line that is not a command becomes a ``BadCommand`` the worker reports, and
+a line the app cannot read is skipped (``decode_message`` returns None).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, get_args
+
+from engine.events import Event, RunKind, event_dict, event_from_dict
+
+RUN_KINDS: tuple[RunKind, ...] = get_args(RunKind)
+
+
+# --- commands: app -> worker ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """Run the experiment (TOML text) as a training run or a learning-rate sweep."""
+
+    kind: RunKind
+    experiment: str
+    runs: str | None = None  # the runs folder to save into; None saves nothing
+
+
+@dataclass(frozen=True)
+class StopCommand:
+    """Stop the current run and every run queued before this command."""
+
+    cmd: ClassVar[Literal["stop"]] = "stop"
+
+
+@dataclass(frozen=True)
+class QuitCommand:
+    """Stop, then exit once the current run is saved."""
+
+    cmd: ClassVar[Literal["quit"]] = "quit"
+
+
+Command = RunCommand | StopCommand | QuitCommand
+
+
+class BadCommand(ValueError):
+    """A line that is not a command; the message is what the worker reports back."""
+
+
+def encode_command(command: Command) -> str:
+    """The command as one JSON line (newline included)."""
+    if isinstance(command, RunCommand):
+        data: dict[str, Any] = {
+            "cmd": command.kind,
+            "experiment": command.experiment,
+            "runs": command.runs,
+        }
+    else:
+        data = {"cmd": command.cmd}
+    return json.dumps(data) + "\n"
+
+
+def decode_command(line: str) -> Command:
+    """The command on ``line``; raises ``BadCommand`` for anything else."""
+    try:
+        data = json.loads(line)
+        name = data["cmd"]
+    except (ValueError, KeyError, TypeError):
+        raise BadCommand(f"not a command: {line.strip()[:200]}") from None
+    if name in RUN_KINDS:
+        # A missing experiment fails the run (as bad TOML would), rather than the line.
+        runs = data.get("runs")
+        return RunCommand(name, str(data.get("experiment", "")), str(runs) if runs else None)
+    if name == StopCommand.cmd:
+        return StopCommand()
+    if name == QuitCommand.cmd:
+        return QuitCommand()
+    raise BadCommand(f"unknown command {name!r}")
+
+
+# --- messages: worker -> app ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ready:
+    """TensorFlow has loaded (in ``seconds``); runs start from now on."""
+
+    seconds: float
+    event: ClassVar[Literal["ready"]] = "ready"
+
+
+@dataclass(frozen=True)
+class LoadFailed:
+    """TensorFlow could not be loaded; the worker exits with code 1."""
+
+    message: str
+    event: ClassVar[Literal["load_failed"]] = "load_failed"
+
+
+@dataclass(frozen=True)
+class WorkerError:
+    """The worker received a line that is not a command."""
+
+    message: str
+    event: ClassVar[Literal["worker_error"]] = "worker_error"
+
+
+WorkerMessage = Ready | LoadFailed | WorkerError | Event
+
+
+def encode_message(message: WorkerMessage) -> str:
+    """The message as one JSON line (newline included); NaN losses are written as NaN."""
+    if isinstance(message, Ready):
+        data: dict[str, Any] = {"event": message.event, "seconds": message.seconds}
+    elif isinstance(message, LoadFailed | WorkerError):
+        data = {"event": message.event, "message": message.message}
+    else:
+        data = event_dict(message)
+    return json.dumps(data, allow_nan=True) + "\n"
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def decode_message(line: str) -> WorkerMessage | None:
+    """The message on ``line``, or None for a line that is not one (it is skipped)."""
+    try:
+        data = json.loads(line)
+        name = data.get("event")
+    except (ValueError, AttributeError):
+        return None
+    if name == Ready.event:
+        return Ready(_seconds(data.get("seconds", math.nan)))
+    if name == LoadFailed.event:
+        return LoadFailed(str(data.get("message", "")))
+    if name == WorkerError.event:
+        return WorkerError(str(data.get("message", "")))
+    try:
+        return event_from_dict(data)
+    except (KeyError, TypeError, ValueError):
+        return None

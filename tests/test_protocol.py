@@ -1,0 +1,115 @@
+"""The engine process's protocol (engine/protocol.py): lines both ways, and forgiving decoding."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+
+from engine.events import EpochEnded, RunFinished, RunStarted
+from engine.protocol import (
+    BadCommand,
+    LoadFailed,
+    QuitCommand,
+    Ready,
+    RunCommand,
+    StopCommand,
+    WorkerError,
+    decode_command,
+    decode_message,
+    encode_command,
+    encode_message,
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        RunCommand("train", "[train]\nepochs = 3\n", "/tmp/runs"),
+        RunCommand("sweep", "", None),
+        StopCommand(),
+        QuitCommand(),
+    ],
+)
+def test_commands_are_one_line_and_decode_to_themselves(command):
+    line = encode_command(command)
+    assert line.endswith("\n") and line.count("\n") == 1
+    assert decode_command(line) == command
+
+
+def test_command_lines_are_as_documented():
+    assert json.loads(encode_command(RunCommand("train", "T", None))) == {
+        "cmd": "train",
+        "experiment": "T",
+        "runs": None,
+    }
+    assert json.loads(encode_command(StopCommand())) == {"cmd": "stop"}
+    assert json.loads(encode_command(QuitCommand())) == {"cmd": "quit"}
+
+
+@pytest.mark.parametrize(
+    ("line", "wording"),
+    [
+        ("this is not json\n", "not a command: this is not json"),
+        ("[1, 2]\n", "not a command: [1, 2]"),
+        ('{"experiment": "x"}\n', "not a command"),
+        ('{"cmd": "dance"}\n', "unknown command 'dance'"),
+    ],
+)
+def test_a_line_that_is_not_a_command_is_a_bad_command(line, wording):
+    with pytest.raises(BadCommand, match=re.escape(wording)):
+        decode_command(line)
+
+
+def test_a_run_command_without_experiment_or_runs_still_decodes():
+    """The run then fails on its empty experiment, as it would on bad TOML."""
+    assert decode_command('{"cmd": "train"}') == RunCommand("train", "", None)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        Ready(1.5),
+        LoadFailed("TensorFlow could not be loaded: no module"),
+        WorkerError("unknown command 'dance'"),
+        RunStarted("r1", "train", "course-rnn", 8, 8, 4961, None, ("a note",)),
+        EpochEnded("r1", 1, 8, 12.5, 13.0, 5e-6, 0.25, None, None),
+        RunFinished("r1", "sweep", 3, 1.0, {}, {"valley": 1e-5}),
+    ],
+)
+def test_messages_are_one_line_and_decode_to_themselves(message):
+    line = encode_message(message)
+    assert line.endswith("\n") and line.count("\n") == 1
+    assert decode_message(line) == message
+
+
+def test_worker_messages_are_as_documented():
+    assert json.loads(encode_message(Ready(0.25))) == {"event": "ready", "seconds": 0.25}
+    assert json.loads(encode_message(LoadFailed("m"))) == {"event": "load_failed", "message": "m"}
+    assert json.loads(encode_message(WorkerError("m"))) == {"event": "worker_error", "message": "m"}
+
+
+def test_a_nan_loss_crosses_the_line():
+    event = decode_message(encode_message(EpochEnded("r1", 1, 2, math.nan, math.nan, 1e-3, 0.1)))
+    assert isinstance(event, EpochEnded) and math.isnan(event.loss)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "not json\n",
+        "[1, 2]\n",
+        '{"no": "event"}\n',
+        '{"event": "no_such_event"}\n',
+        '{"event": "epoch_ended", "run_id": "r1"}\n',
+    ],
+)
+def test_a_line_that_is_not_a_message_is_skipped(line):
+    assert decode_message(line) is None
+
+
+def test_a_ready_line_without_seconds_still_means_ready():
+    message = decode_message('{"event": "ready"}')
+    assert isinstance(message, Ready) and math.isnan(message.seconds)
