@@ -24,15 +24,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from course_pipeline import (  # noqa: E402
+from bench.course_pipeline import (  # noqa: E402
     compile_course,
     course_forecast,
     course_model,
     windowed_dataset,
 )
-
 from engine import training  # noqa: E402
 from engine.events import EpochEnded  # noqa: E402
 from engine.presets import PRESETS  # noqa: E402

@@ -3,7 +3,8 @@
 As the week 3 labs do it (see ../shared/reference/course-facts.md §2): a tf.data pipeline that cuts
 the windows again every epoch (``windowed_dataset``), ``Lambda`` layers for expand-dims and the
 x100 scale, ``model.fit`` with Keras defaults (no XLA on a CPU), and ``model_forecast`` through
-``model.predict`` in batches of 32. seqlab never imports this module.
+``model.predict`` in batches of 32. seqlab never imports this module; the benchmarks and the tests
+(``from bench.course_pipeline import ...``) share this one copy.
 """
 
 from __future__ import annotations
@@ -14,12 +15,18 @@ import numpy as np
 
 
 def windowed_dataset(
-    series: np.ndarray, window: int, batch_size: int, shuffle_buffer: int, seed: int | None = None
+    series: np.ndarray,
+    window: int,
+    batch_size: int,
+    shuffle_buffer: int,
+    seed: int | None = None,
+    seq2seq: bool = False,
 ) -> Any:
     """The labs' windowed_dataset (DLAI order: shuffle the windows, then split, then batch).
 
     ``seed`` fixes the shuffle (the labs leave it to the global seed) so that tests can give
-    seqlab and the course the same batches.
+    seqlab and the course the same batches. ``seq2seq``: the week 4 labels, the window shifted on
+    by one step, instead of the next value.
     """
     import tensorflow as tf
 
@@ -27,19 +34,25 @@ def windowed_dataset(
     ds = ds.window(window + 1, shift=1, drop_remainder=True)
     ds = ds.flat_map(lambda w: w.batch(window + 1))
     ds = ds.shuffle(shuffle_buffer, seed=seed)
-    ds = ds.map(lambda w: (w[:-1], w[-1]))
+    split = (lambda w: (w[:-1], w[1:])) if seq2seq else (lambda w: (w[:-1], w[-1]))
+    ds = ds.map(split)
     return ds.batch(batch_size).prefetch(1)
 
 
-def model_forecast(model: Any, series: np.ndarray, window: int, batch_size: int = 32) -> np.ndarray:
-    """The labs' model_forecast: windows via tf.data, then ``model.predict`` in batches."""
+def forecast_dataset(series: np.ndarray, window: int, batch_size: int = 32) -> Any:
+    """What the labs' model_forecast predicts on: every window of ``window`` values, in order,
+    batched, no labels."""
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices(series)
     ds = ds.window(window, shift=1, drop_remainder=True)
     ds = ds.flat_map(lambda w: w.batch(window))
-    ds = ds.batch(batch_size).prefetch(1)
-    return model.predict(ds, verbose=0)
+    return ds.batch(batch_size).prefetch(1)
+
+
+def model_forecast(model: Any, series: np.ndarray, window: int, batch_size: int = 32) -> np.ndarray:
+    """The labs' model_forecast: windows via tf.data, then ``model.predict`` in batches."""
+    return model.predict(forecast_dataset(series, window, batch_size), verbose=0)
 
 
 def course_forecast(model: Any, values: np.ndarray, split_time: int, window: int) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 The course's ``model_forecast`` rebuilds a tf.data window pipeline and runs ``model.predict`` in
 batches of 32 each time. Here the windows are cut once with numpy and fed to a ``tf.function``
-traced once per model for any number of windows, which is what makes it an order of magnitude
-faster (bench/bench_training.py measures it). The values are the same to float32 rounding.
+traced once per model for any number of windows, which is what makes it much faster (see README,
+Speed; bench/bench_training.py measures it). The values are the same to float32 rounding.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The stop request a caller hands to a run: a ``threading.Event`` that also tells the run at once.
 
 Training checks for a stop as it takes each batch, inside TensorFlow's input pipeline, where a
-Python object cannot be read without a ``numpy_function`` that takes the GIL for every batch
-(measured on the 2-layer Bidirectional LSTM: ~20 ms of a 180 ms epoch). So the run keeps its own
-flag in a TensorFlow variable, and ``set()`` flips that flag before it returns: the check costs a
-variable read, and a request is seen by the very next batch, whichever thread makes it.
+Python object cannot be read without a ``numpy_function`` that takes the GIL for every batch, a
+noticeable share of an epoch (see README, Speed). So the run keeps its own flag in a TensorFlow
+variable, and ``set()`` flips that flag before it returns: the check costs a variable read, and a
+request is seen by the very next batch, whichever thread makes it.
 """
 
 from __future__ import annotations

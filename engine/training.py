@@ -25,10 +25,16 @@ silently turns XLA off.
 Stoppable: a stop request (engine.stop.StopRequest) is seen before the next batch is taken, also
 during validation (the datasets end as soon as it is set), so a run stops within one batch even
 when several batches run per call. The run is saved as stopped with the epochs it completed.
+
+Inside: ``_prepare`` does everything a run needs before Keras (checks, windows, run folder,
+TensorFlow) and returns one frozen ``_Prepared``. ``_Run`` drives Keras through it (events, run.log,
+the XLA fallback, the callback hooks, the stop, the endings) and asks a ``_Policy``, training's or
+the sweep's, only what differs between the two.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import math
@@ -43,7 +49,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -55,12 +61,13 @@ from engine.events import (
     Event,
     RunFailed,
     RunFinished,
+    RunKind,
     RunStarted,
     RunStopped,
     SweepPoint,
 )
 from engine.metrics import metrics
-from engine.runstore import RunHandle, RunStore
+from engine.runstore import RunHandle, RunStatus, RunStore
 from engine.series import Series, load_series
 from engine.shapes import SEQ2SEQ, infer
 from engine.specs import Experiment, check
@@ -69,16 +76,16 @@ from engine.sweep import EXPLODED, suggest
 from engine.windows import seq2seq_windows, seq2vec_windows
 
 MAX_STEPS_PER_EXECUTION = 64
-# SimpleRNN layers are unrolled under XLA for windows up to this long. Measured on course-rnn
-# (2 x SimpleRNN 40, batch 128, 2-core VM): window 20, epochs 42 -> 16 ms for 2.6 s more compile
-# (paid back after ~100 epochs; the course runs 500); window 40, 72 -> 29 ms for 8 s more; window
-# 64, 160 -> 40 ms for 14 s more, too long a wait before the first epoch.
+# SimpleRNN layers are unrolled under XLA for windows up to this long: unrolled epochs run much
+# faster, but compiling takes longer the longer the window, and past this length the wait before
+# the first epoch outweighs the gain (see README, Speed).
 UNROLL_MAX_STEPS = 32
 PROGRESS_INTERVAL = 0.1  # seconds between BatchProgress events
 
 Outcome = RunFinished | RunStopped | RunFailed
 EventCallback = Callable[[Event], None]
 
+_T = TypeVar("_T")
 _IMPORT_LOCK = threading.Lock()
 _RUN_LOCK = threading.Lock()  # one run per process: each run clears the shared Keras session
 
@@ -94,9 +101,9 @@ def load_tensorflow() -> float:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         # TensorFlow's pooling allocator instead of malloc on the CPU: every compiled training
-        # step allocates its buffers afresh, and reusing pooled memory made course-lstm-2 epochs
-        # ~10% faster (bench/bench_training.py: 169 -> 157 ms); read when TensorFlow first
-        # allocates, so it is set before the import. The pool grows as needed (no preallocation).
+        # step allocates its buffers afresh, and reusing pooled memory makes epochs faster (see
+        # README, Speed); read when TensorFlow first allocates, so it is set before the import.
+        # The pool grows as needed (no preallocation).
         os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
         import keras  # noqa: F401  (loaded here, not at the first model)
         import tensorflow as tf
@@ -122,7 +129,7 @@ def train(
 
     ``xla=False`` runs plain graph execution, as the course does (tests compare the two).
     """
-    return _Run(exp, "train", on_event, stop, store, save, xla).execute()
+    return _execute(_TrainPolicy(exp), on_event, stop, store, save, xla)
 
 
 def sweep(
@@ -141,7 +148,7 @@ def sweep(
     loss becomes NaN or infinite. ``RunFinished.suggestions`` holds minimum, steep and valley
     (engine.sweep defines them).
     """
-    return _Run(exp, "sweep", on_event, stop, store, save, xla).execute()
+    return _execute(_SweepPolicy(exp), on_event, stop, store, save, xla)
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -160,7 +167,7 @@ class _Data:
     val_steps: int
 
 
-def _prepare(exp: Experiment, seq2seq: bool) -> _Data:
+def _cut_windows(exp: Experiment, seq2seq: bool) -> _Data:
     """Training windows from the training part; validation windows predict each validation point.
 
     Sequence-to-sequence models learn the window shifted by one step (the course's week 4 labels).
@@ -244,6 +251,11 @@ def build_model(model_spec: Any, window: int, unroll: bool = False) -> Any:
     return keras_model.build_model(model_spec, window, unroll=unroll)
 
 
+def _learning_rate(model: Any) -> float:
+    """The optimizer's current rate (Keras 3 epoch logs hold none without a scheduler)."""
+    return float(model.optimizer.learning_rate.numpy())
+
+
 def _xla_failure(exc: BaseException) -> str | None:
     """A short reason if ``exc`` is XLA failing to compile the training step, else None."""
     import tensorflow as tf
@@ -272,7 +284,8 @@ def _save_model(model: Any, path: Path) -> None:
 
 @cache
 def _reporter_class() -> type:
-    """The Keras callback that forwards fit's hooks to a ``_Run`` (needs Keras, hence lazy)."""
+    """The Keras callback that forwards fit's hooks, with the model, to a ``_Run`` (needs Keras,
+    hence defined on first use)."""
     import keras
 
     class Reporter(keras.callbacks.Callback):
@@ -280,69 +293,40 @@ def _reporter_class() -> type:
             super().__init__()
             self.run = run
 
-        def on_epoch_begin(self, epoch, logs=None):
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self.run.epoch_began()
 
-        def on_train_batch_end(self, batch, logs=None):
-            self.run.batch_ended(batch, logs or {})
+        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            self.run.batch_ended(self.model, batch, logs or {})
 
-        def on_test_batch_end(self, batch, logs=None):
-            self.run.validation_batch_ended()
+        def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            self.run.validation_batch_ended(self.model)
 
-        def on_epoch_end(self, epoch, logs=None):
-            self.run.epoch_ended(epoch, logs or {})
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            self.run.epoch_ended(self.model, epoch, logs or {})
 
     return Reporter
 
 
-# --- one run --------------------------------------------------------------------------------------
+# --- the prepared run -----------------------------------------------------------------------------
 
 
-class _Run:
-    """The state of one train or sweep run, from checks to the final event."""
+class _Ledger:
+    """What a run tells: its events, and (when saved) its folder's run.log and final status."""
 
     def __init__(
         self,
-        exp: Experiment,
-        kind: str,
         on_event: EventCallback,
-        stop: StopRequest | None,
-        store: RunStore | None,
-        save: bool,
-        xla: bool,
+        kind: RunKind,
+        run_id: str,
+        handle: RunHandle | None = None,
     ) -> None:
-        self.exp = exp
-        self.kind = kind
         self.on_event = on_event
-        if stop is not None and not isinstance(stop, StopRequest):
-            raise TypeError(f"stop must be an engine.stop.StopRequest, not {type(stop).__name__}")
-        self.stop = stop if stop is not None else StopRequest()
-        self.running: Any = None  # a tf.Variable the input pipeline reads; False once stopped
-        self.store = (store or RunStore()) if save else None
-        self.xla = xla
-        self.handle: RunHandle | None = None
-        self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}-{secrets.token_hex(2)}"
-        self.total_epochs = exp.train.epochs if kind == "train" else exp.sweep.epochs
-        self.notes: list[str] = []
-        self.model: Any = None
-        self.data: _Data | None = None
-        self.params = 0
-        self.spe = 1
-        self.started = False
-        self.epochs_done = 0
-        self.t0 = time.perf_counter()
-        self.epoch_t0 = self.t0
-        self.last_progress = 0.0
-        self.best_loss = math.inf
-        self.points: list[tuple[float, float]] = []
-        self.end: tuple[str, str] | None = None  # (why, text): stopped | diverged | exploded | io
+        self.kind = kind
+        self.run_id = run_id
+        self.handle = handle
+        self.run_dir = str(handle.path) if handle is not None else None
         self.closed = False  # the run folder has its final status
-
-    # events and the run folder
-
-    @property
-    def run_dir(self) -> str | None:
-        return str(self.handle.path) if self.handle else None
 
     def emit(self, event: Event) -> None:
         self.on_event(event)
@@ -357,7 +341,7 @@ class _Run:
         ):
             handle.write(f"{datetime.now().isoformat(timespec='seconds')} {text}\n")
 
-    def close(self, status: str, reason: str | None = None) -> None:
+    def close(self, status: RunStatus, reason: str | None = None) -> None:
         """Records the final status once (a later failure cannot overwrite a finished run)."""
         if self.handle is not None and not self.closed:
             self.closed = True
@@ -372,136 +356,393 @@ class _Run:
         self.emit(event)
         return event
 
-    # the run
 
-    def execute(self) -> Outcome:
-        with _RUN_LOCK:
-            try:
-                failed = self.prepare()
-                if failed is not None:
-                    return failed
-                with self.stop.watched(self.refuse_batches):
-                    return self.fit_and_finish()
-            except SeqlabError as exc:
-                return self.fail(str(exc))
-            except BaseException as exc:
-                if self.handle is not None:
-                    self.log("".join(traceback.format_exception(exc)))
-                if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
-                    with contextlib.suppress(OSError):
-                        self.close("stopped", "interrupted (Ctrl+C)")
-                    raise
-                first_line = (str(exc).strip().splitlines() or [""])[0]
-                where = " (details in run.log)" if self.handle else ""
-                return self.fail(f"unexpected error: {type(exc).__name__}: {first_line}{where}")
+def _guarded(ledger: _Ledger, body: Callable[[], _T]) -> _T | RunFailed:
+    """``body()``, with what it raises turned into the run's ``RunFailed``: user-level problems
+    never raise. Ctrl+C (or SystemExit) saves the run as stopped and is raised on."""
+    try:
+        return body()
+    except SeqlabError as exc:
+        return ledger.fail(str(exc))
+    except BaseException as exc:
+        ledger.log("".join(traceback.format_exception(exc)))
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
+            with contextlib.suppress(OSError):
+                ledger.close("stopped", "interrupted (Ctrl+C)")
+            raise
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        where = " (details in run.log)" if ledger.handle is not None else ""
+        return ledger.fail(f"unexpected error: {type(exc).__name__}: {first_line}{where}")
 
-    def prepare(self) -> RunFailed | None:
-        """Every check that needs no TensorFlow, then the run folder: fails before training."""
-        exp = self.exp
-        problems = check(exp)
-        if problems:
-            return self.fail("; ".join(map(str, problems)))
-        report = infer(exp.model, batch=exp.window.batch_size, steps=exp.window.window)
-        if report.problems:
-            return self.fail("the model cannot be built: " + " ".join(map(str, report.problems)))
-        self.params = report.total_params or 0
-        self.data = _prepare(exp, seq2seq=report.mode == SEQ2SEQ)
-        self.spe = _steps_per_execution(self.data.steps)
-        if self.store is not None:
-            try:
-                self.store.check_writable()
-                self.handle = self.store.create(exp, self.kind, self.total_epochs)
-            except OSError as exc:
-                return self.fail(f"cannot create a run in {self.store.root}: {exc.strerror or exc}")
-            self.run_id = self.handle.run_id
-        try:
-            load_tensorflow()
-        except ImportError as exc:
-            return self.fail(f"TensorFlow could not be loaded: {exc}")
-        import tensorflow as tf
 
-        self.running = tf.Variable(True, trainable=False, name="running")
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """A run ready for Keras: checked, its windows cut, its folder made, TensorFlow loaded."""
+
+    exp: Experiment  # checked: the shape inference found the model buildable
+    run_id: str
+    handle: RunHandle | None  # None when the run is not saved
+    total_epochs: int
+    params: int
+    data: _Data
+    steps_per_execution: int
+    running: Any  # a tf.Variable the input pipeline reads: False once a stop is requested
+    xla: bool
+    t0: float  # time.perf_counter() when the run was asked for
+
+
+def _execute(
+    policy: _Policy,
+    on_event: EventCallback,
+    stop: StopRequest | None,
+    store: RunStore | None,
+    save: bool,
+    xla: bool,
+) -> Outcome:
+    """One run of either kind, start to end; one at a time in a process (see _RUN_LOCK)."""
+    if stop is not None and not isinstance(stop, StopRequest):
+        raise TypeError(f"stop must be an engine.stop.StopRequest, not {type(stop).__name__}")
+    t0 = time.perf_counter()
+    with _RUN_LOCK:
+        prepared = _prepare(policy, on_event, (store or RunStore()) if save else None, xla, t0)
+        if isinstance(prepared, RunFailed):
+            return prepared
+        return _Run(prepared, policy, on_event, stop if stop is not None else StopRequest()).run()
+
+
+def _prepare(
+    policy: _Policy, on_event: EventCallback, store: RunStore | None, xla: bool, t0: float
+) -> _Prepared | RunFailed:
+    """Everything a run needs before Keras. Every check that needs no TensorFlow comes first,
+    then the run folder, then TensorFlow, so a run that cannot start fails (``RunFailed``, and a
+    failed folder once one exists) before any model is built."""
+    kind = policy.kind
+    unsaved = _Ledger(
+        on_event, kind, f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}-{secrets.token_hex(2)}"
+    )
+    opened = _guarded(unsaved, lambda: _check_and_open(policy, store, unsaved))
+    if isinstance(opened, RunFailed):
+        return opened
+    params, data, handle = opened
+    ledger = unsaved if handle is None else _Ledger(on_event, kind, handle.run_id, handle)
+    running = _guarded(ledger, lambda: _running_flag(ledger))
+    if isinstance(running, RunFailed):
+        return running
+    return _Prepared(
+        exp=policy.exp,
+        run_id=ledger.run_id,
+        handle=handle,
+        total_epochs=policy.total_epochs,
+        params=params,
+        data=data,
+        steps_per_execution=_steps_per_execution(data.steps),
+        running=running,
+        xla=xla,
+        t0=t0,
+    )
+
+
+def _check_and_open(
+    policy: _Policy, store: RunStore | None, ledger: _Ledger
+) -> tuple[int, _Data, RunHandle | None] | RunFailed:
+    """The checks, the windows and the run folder: (params, windows, folder or None)."""
+    exp = policy.exp
+    problems = check(exp)
+    if problems:
+        return ledger.fail("; ".join(map(str, problems)))
+    report = infer(exp.model, batch=exp.window.batch_size, steps=exp.window.window)
+    if report.problems:
+        return ledger.fail("the model cannot be built: " + " ".join(map(str, report.problems)))
+    data = _cut_windows(exp, seq2seq=report.mode == SEQ2SEQ)
+    if store is None:
+        return report.total_params or 0, data, None
+    try:
+        store.check_writable()
+        handle = store.create(exp, policy.kind, policy.total_epochs)
+    except OSError as exc:
+        return ledger.fail(f"cannot create a run in {store.root}: {exc.strerror or exc}")
+    return report.total_params or 0, data, handle
+
+
+def _running_flag(ledger: _Ledger) -> Any:
+    """Loads TensorFlow; the run's ``running`` variable (or the RunFailed if it cannot load)."""
+    try:
+        load_tensorflow()
+    except ImportError as exc:
+        return ledger.fail(f"TensorFlow could not be loaded: {exc}")
+    import tensorflow as tf
+
+    return tf.Variable(True, trainable=False, name="running")
+
+
+# --- the two kinds of run -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _End:
+    """Why a run ends before its last epoch.
+
+    stopped: by request; diverged: the loss became NaN or infinite, or a sweep's passed
+    ``EXPLODED`` times its best; io: its history could not be saved.
+    """
+
+    why: Literal["stopped", "diverged", "io"]
+    text: str = ""
+
+
+_STOPPED = _End("stopped")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Results:
+    """What a finished run reports, and how it saves its files (a policy makes it)."""
+
+    metrics: dict[str, float]
+    save: Callable[[RunHandle], None]  # writes the result files into the run folder
+    log: str  # the run.log line
+    suggestions: dict[str, float] = dataclasses.field(default_factory=dict)
+    forecast: tuple[float, ...] = ()
+
+
+class _Policy(abc.ABC):
+    """What a training run and a learning-rate sweep do differently; ``_Run`` does the rest.
+
+    One policy object serves one run (a sweep's keeps its points).
+    """
+
+    kind: RunKind
+    finishes_diverged = False  # whether a run whose loss diverged still finishes, with results
+
+    def __init__(
+        self, exp: Experiment, total_epochs: int, learning_rate: float, validate: bool
+    ) -> None:
+        self.exp = exp
+        self.total_epochs = total_epochs
+        self.learning_rate = learning_rate  # the optimizer's rate at the start
+        self.validate = validate  # each epoch ends with a pass over the validation windows
+
+    def callbacks(self) -> list[Any]:
+        """Keras callbacks that run before seqlab's own (new ones for every fit)."""
+        return []
+
+    @abc.abstractmethod
+    def epoch_event(
+        self, run_id: str, epoch: int, loss: float, lr: float, seconds: float, logs: dict[str, Any]
+    ) -> EpochEnded | SweepPoint:
+        """The event of a completed epoch (1-based), which is also its row in the run folder."""
+
+    def recorded(self, loss: float, lr: float) -> _End | None:
+        """Takes note of an epoch once it is saved and sent; an ``_End`` ends the run there."""
         return None
+
+    @abc.abstractmethod
+    def divergence_advice(self, lr: float) -> str:
+        """What follows "the loss became NaN in epoch N at learning rate X" in the reason."""
+
+    @abc.abstractmethod
+    def results(self, model: Any, data: _Data, note: str | None) -> _Results:
+        """The finished run's results; ``note`` says why it finished early, if it did."""
+
+
+class _TrainPolicy(_Policy):
+    """Trains for ``train.epochs``; finishes with the validation forecast, scored and saved."""
+
+    kind = "train"
+
+    def __init__(self, exp: Experiment) -> None:
+        t = exp.train
+        super().__init__(exp, t.epochs, t.learning_rate, t.validate)
+
+    def epoch_event(
+        self, run_id: str, epoch: int, loss: float, lr: float, seconds: float, logs: dict[str, Any]
+    ) -> EpochEnded:
+        val_loss, val_mae = logs.get("val_loss"), logs.get("val_mae")
+        return EpochEnded(
+            run_id=run_id,
+            epoch=epoch,
+            total_epochs=self.total_epochs,
+            loss=loss,
+            mae=float(logs.get("mae", math.nan)),
+            learning_rate=lr,
+            seconds=seconds,
+            val_loss=None if val_loss is None else float(val_loss),
+            val_mae=None if val_mae is None else float(val_mae),
+        )
+
+    def divergence_advice(self, lr: float) -> str:
+        tips = f"lower the learning rate (try {lr / 10:.3g}), or run a learning-rate sweep"
+        if self.exp.train.optimizer == "sgd":
+            tips += " ('seqlab sweep'); Adam is also less sensitive to the rate"
+        return f": training diverged. To fix it, {tips}."
+
+    def results(self, model: Any, data: _Data, note: str | None) -> _Results:
+        from engine.forecast import validation_forecast
+
+        series = data.series
+        forecast = validation_forecast(model, series, self.exp.window.window)
+        scores = {f"val_{k}": v for k, v in metrics(series.valid, forecast).items()}
+        naive = metrics(series.valid, naive_forecast(series))
+        scores.update({f"naive_{k}": v for k, v in naive.items()})
+
+        def save(handle: RunHandle) -> None:
+            _save_model(model, handle.model_path)
+            handle.write_forecast(series.time_valid, series.valid, forecast)
+            handle.write_metrics(scores)
+
+        return _Results(
+            metrics=scores,
+            save=save,
+            log=f"finished: validation MAE {scores['val_mae']:.4f}",
+            forecast=tuple(float(v) for v in forecast),
+        )
+
+
+class _SweepPolicy(_Policy):
+    """Raises the rate every epoch on the course's schedule; finishes with suggested rates, also
+    when the loss diverged or (``sweep.early_stop``) passed ``EXPLODED`` times its best."""
+
+    kind = "sweep"
+    finishes_diverged = True  # the curve up to the divergence is what the sweep is for
+
+    def __init__(self, exp: Experiment) -> None:
+        s = exp.sweep
+        super().__init__(exp, s.epochs, s.start, validate=False)
+        self.points: list[tuple[float, float]] = []  # (learning rate, loss) per epoch
+        self.best_loss = math.inf
+
+    def callbacks(self) -> list[Any]:
+        import keras
+
+        s = self.exp.sweep
+        return [
+            keras.callbacks.LearningRateScheduler(
+                lambda epoch, _lr: float(s.start * 10 ** (epoch / s.epochs_per_decade))
+            )
+        ]
+
+    def epoch_event(
+        self, run_id: str, epoch: int, loss: float, lr: float, seconds: float, logs: dict[str, Any]
+    ) -> SweepPoint:
+        return SweepPoint(run_id, epoch, self.total_epochs, lr, loss, seconds)
+
+    def recorded(self, loss: float, lr: float) -> _End | None:
+        self.points.append((lr, loss))
+        self.best_loss = min(self.best_loss, loss)
+        if self.exp.sweep.early_stop and loss > EXPLODED * self.best_loss:
+            return _End(
+                "diverged", f"the loss passed {EXPLODED:g}x its best at learning rate {lr:.3g}"
+            )
+        return None
+
+    def divergence_advice(self, lr: float) -> str:
+        return ""  # no advice: the sweep finishes with the rates it found
+
+    def results(self, model: Any, data: _Data, note: str | None) -> _Results:
+        lrs = np.array([p[0] for p in self.points])
+        losses = np.array([p[1] for p in self.points])
+        suggestions = suggest(lrs, losses)  # SeqlabError (too few points) -> RunFailed
+        best = int(np.argmin(losses))
+        scores = {"best_loss": float(losses[best]), "best_learning_rate": float(lrs[best])}
+        return _Results(
+            metrics=scores,
+            save=lambda handle: handle.write_metrics({**scores, "suggestions": suggestions}),
+            log="finished" + (f" early: {note}" if note else ""),
+            suggestions=suggestions,
+        )
+
+
+# --- one run --------------------------------------------------------------------------------------
+
+
+class _Run:
+    """Drives Keras through one prepared run, from the log's first line to the final event: the
+    XLA fallback, the hooks Keras calls, the stop and the endings. What differs between training
+    and sweeping it asks its policy."""
+
+    def __init__(
+        self, prepared: _Prepared, policy: _Policy, on_event: EventCallback, stop: StopRequest
+    ) -> None:
+        self.prepared = prepared
+        self.policy = policy
+        self.stop = stop
+        self.ledger = _Ledger(on_event, policy.kind, prepared.run_id, prepared.handle)
+        self.steps = prepared.data.steps  # batches per epoch
+        self.notes: list[str] = []  # told in RunStarted
+        self.started = False  # RunStarted was sent
+        self.epochs_done = 0
+        self.epoch_t0 = prepared.t0
+        self.last_progress = 0.0
+        self.end: _End | None = None  # set once the run must end before its last epoch
+
+    def run(self) -> Outcome:
+        return _guarded(self.ledger, self.fit_and_finish)
+
+    def fit_and_finish(self) -> Outcome:
+        p = self.prepared
+        self.ledger.log(
+            f"{self.policy.kind} {p.exp.name}: {p.total_epochs} epochs of {self.steps} "
+            f"batches, {p.steps_per_execution} per execution, XLA {'on' if p.xla else 'off'}, "
+            f"{p.params} params"
+        )
+        with self.stop.watched(self.refuse_batches):
+            try:
+                model = self.fit(p.xla)
+            except Exception as exc:
+                reason = _xla_failure(exc) if p.xla and not self.started else None
+                if reason is None:
+                    raise
+                note = f"XLA could not compile this model ({reason}); training without it"
+                self.notes.append(note)
+                self.ledger.log(note)
+                model = self.fit(False)
+            if not self.started:  # stopped before the first batch
+                self.announce()
+            if self.end is not None:
+                return self.ended_early(model, self.end)
+            return self.finish(model)
 
     def refuse_batches(self) -> None:
         """Called by ``StopRequest.set`` in the thread that sets it: ends the datasets."""
-        self.running.assign(False)
+        self.prepared.running.assign(False)
 
-    def build(self, xla: bool) -> tuple[Any, Any, Any]:
-        """A fresh, seeded model and datasets (also used again after an XLA fallback)."""
+    def fit(self, xla: bool) -> Any:
+        """Trains a fresh, seeded model on fresh datasets (again after an XLA fallback)."""
         import keras
 
+        p, exp = self.prepared, self.prepared.exp
         keras.backend.clear_session()
-        keras.utils.set_random_seed(self.exp.train.seed)
-        window = self.exp.window.window
-        model = build_model(self.exp.model, window, unroll=xla and window <= UNROLL_MAX_STEPS)
-        lr = self.exp.train.learning_rate if self.kind == "train" else self.exp.sweep.start
-        _compile(model, self.exp, lr, xla, self.spe)
-        train_ds = _train_dataset(self.data, self.exp, self.running)
-        val = self.kind == "train" and self.exp.train.validate
-        return (
-            model,
+        keras.utils.set_random_seed(exp.train.seed)
+        window = exp.window.window
+        model = build_model(exp.model, window, unroll=xla and window <= UNROLL_MAX_STEPS)
+        _compile(model, exp, self.policy.learning_rate, xla, p.steps_per_execution)
+        train_ds = _train_dataset(p.data, exp, p.running)
+        val_ds = _validation_dataset(p.data, exp, p.running) if self.policy.validate else None
+        model.fit(
             train_ds,
-            (_validation_dataset(self.data, self.exp, self.running) if val else None),
-        )
-
-    def fit(self, xla: bool) -> None:
-        import keras
-
-        self.model, train_ds, val_ds = self.build(xla)
-        callbacks: list[Any] = [_reporter_class()(self)]
-        if self.kind == "sweep":
-            s = self.exp.sweep
-            schedule = keras.callbacks.LearningRateScheduler(
-                lambda epoch, _lr: float(s.start * 10 ** (epoch / s.epochs_per_decade))
-            )
-            callbacks.insert(0, schedule)
-        self.model.fit(
-            train_ds,
-            epochs=self.total_epochs,
-            steps_per_epoch=self.data.steps,
+            epochs=p.total_epochs,
+            steps_per_epoch=self.steps,
             validation_data=val_ds,
-            validation_steps=self.data.val_steps if val_ds is not None else None,
-            callbacks=callbacks,
+            validation_steps=p.data.val_steps if val_ds is not None else None,
+            callbacks=[*self.policy.callbacks(), _reporter_class()(self)],
             shuffle=False,  # the dataset reshuffles itself every epoch
             verbose=0,
         )
-
-    def fit_and_finish(self) -> Outcome:
-        self.log(
-            f"{self.kind} {self.exp.name}: {self.total_epochs} epochs of {self.data.steps} "
-            f"batches, {self.spe} per execution, XLA {'on' if self.xla else 'off'}, "
-            f"{self.params} params"
-        )
-        try:
-            self.fit(self.xla)
-        except Exception as exc:
-            reason = _xla_failure(exc) if self.xla and not self.started else None
-            if reason is None:
-                raise
-            note = f"XLA could not compile this model ({reason}); training without it"
-            self.notes.append(note)
-            self.log(note)
-            self.fit(False)
-        if not self.started:  # stopped before the first batch
-            self.announce()
-        if self.end is not None:
-            return self.ended_early()
-        return self.finish_sweep() if self.kind == "sweep" else self.finish_train()
+        return model
 
     # hooks called by the Keras callback
 
     def announce(self) -> None:
         self.started = True
-        self.emit(
+        p = self.prepared
+        self.ledger.emit(
             RunStarted(
-                run_id=self.run_id,
-                kind=self.kind,
-                experiment_name=self.exp.name,
-                total_epochs=self.total_epochs,
-                steps_per_epoch=self.data.steps,
-                params=self.params,
-                run_dir=self.run_dir,
+                run_id=p.run_id,
+                kind=self.policy.kind,
+                experiment_name=p.exp.name,
+                total_epochs=p.total_epochs,
+                steps_per_epoch=self.steps,
+                params=p.params,
+                run_dir=self.ledger.run_dir,
                 notes=tuple(self.notes),
             )
         )
@@ -509,161 +750,104 @@ class _Run:
     def epoch_began(self) -> None:
         self.epoch_t0 = time.perf_counter()
 
-    def halt(self, why: str, text: str) -> None:
+    def halt(self, model: Any, end: _End) -> None:
         if self.end is None:
-            self.end = (why, text)
-        self.model.stop_training = True
+            self.end = end
+        model.stop_training = True
 
-    def batch_ended(self, batch: int, logs: dict[str, Any]) -> None:
+    def diverged(self, model: Any, loss: float) -> _End:
+        what = "NaN" if math.isnan(loss) else "infinite"
+        lr = _learning_rate(model)
+        text = f"the loss became {what} in epoch {self.epochs_done + 1} at learning rate {lr:.3g}"
+        return _End("diverged", text + self.policy.divergence_advice(lr))
+
+    def batch_ended(self, model: Any, batch: int, logs: dict[str, Any]) -> None:
         if not self.started:
             self.announce()
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            self.halt("diverged", self.divergence(float(loss)))
+            self.halt(model, self.diverged(model, float(loss)))
             return
         if self.stop.is_set():
-            self.halt("stopped", "")
+            self.halt(model, _STOPPED)
             return
         now = time.perf_counter()
         if now - self.last_progress >= PROGRESS_INTERVAL:
             self.last_progress = now
-            step = min(batch + 1, self.data.steps)
-            self.emit(BatchProgress(self.run_id, self.epochs_done + 1, step, self.data.steps))
+            step = min(batch + 1, self.steps)
+            self.ledger.emit(
+                BatchProgress(self.prepared.run_id, self.epochs_done + 1, step, self.steps)
+            )
 
-    def validation_batch_ended(self) -> None:
+    def validation_batch_ended(self, model: Any) -> None:
         if self.stop.is_set():
-            self.model.stop_evaluating = True
-            self.halt("stopped", "")
+            model.stop_evaluating = True
+            self.halt(model, _STOPPED)
 
-    def learning_rate(self) -> float:
-        """The optimizer's current rate (Keras 3 epoch logs hold none without a scheduler)."""
-        return float(self.model.optimizer.learning_rate.numpy())
-
-    def divergence(self, loss: float) -> str:
-        what = "NaN" if math.isnan(loss) else "infinite"
-        lr = self.learning_rate()
-        epoch = self.epochs_done + 1
-        if self.kind == "sweep":
-            return f"the loss became {what} in epoch {epoch} at learning rate {lr:.3g}"
-        tips = f"lower the learning rate (try {lr / 10:.3g}), or run a learning-rate sweep"
-        if self.exp.train.optimizer == "sgd":
-            tips += " ('seqlab sweep'); Adam is also less sensitive to the rate"
-        return (
-            f"the loss became {what} in epoch {epoch} at learning rate {lr:.3g}: training "
-            f"diverged. To fix it, {tips}."
-        )
-
-    def epoch_ended(self, epoch: int, logs: dict[str, Any]) -> None:
+    def epoch_ended(self, model: Any, epoch: int, logs: dict[str, Any]) -> None:
         if self.end is not None or self.stop.is_set():
-            self.halt("stopped", "")  # a partly run epoch is not recorded
+            self.halt(model, _STOPPED)  # a partly run epoch is not recorded
             return
         loss = float(logs.get("loss", math.nan))
         if not math.isfinite(loss):
-            self.halt("diverged", self.divergence(loss))
+            self.halt(model, self.diverged(model, loss))
             return
-        lr = self.learning_rate()
+        lr = _learning_rate(model)
         seconds = time.perf_counter() - self.epoch_t0
-        number = epoch + 1
-        if self.kind == "train":
-            val_loss, val_mae = logs.get("val_loss"), logs.get("val_mae")
-            event: Event = EpochEnded(
-                run_id=self.run_id,
-                epoch=number,
-                total_epochs=self.total_epochs,
-                loss=loss,
-                mae=float(logs.get("mae", math.nan)),
-                learning_rate=lr,
-                seconds=seconds,
-                val_loss=None if val_loss is None else float(val_loss),
-                val_mae=None if val_mae is None else float(val_mae),
-            )
-        else:
-            event = SweepPoint(self.run_id, number, self.total_epochs, lr, loss, seconds)
-            self.points.append((lr, loss))
-        if self.handle is not None:
-            row = dataclasses.asdict(event)
+        event = self.policy.epoch_event(self.prepared.run_id, epoch + 1, loss, lr, seconds, logs)
+        handle = self.prepared.handle
+        if handle is not None:
             try:
-                self.handle.append(row)
+                handle.append(dataclasses.asdict(event))
             except OSError as exc:
-                self.halt("io", f"could not save the history: {exc.strerror or exc}")
+                self.halt(model, _End("io", f"could not save the history: {exc.strerror or exc}"))
                 return
-        self.epochs_done = number
-        self.emit(event)
-        if self.kind == "sweep":
-            self.best_loss = min(self.best_loss, loss)
-            if self.exp.sweep.early_stop and loss > EXPLODED * self.best_loss:
-                self.halt(
-                    "exploded",
-                    f"the loss passed {EXPLODED:g}x its best at learning rate {lr:.3g}",
-                )
+        self.epochs_done = epoch + 1
+        self.ledger.emit(event)
+        end = self.policy.recorded(loss, lr)
+        if end is not None:
+            self.halt(model, end)
 
     # endings
 
-    def ended_early(self) -> Outcome:
-        why, text = self.end
-        if why == "io":
-            return self.fail(text)
-        if self.kind == "sweep" and why in ("diverged", "exploded"):
-            return self.finish_sweep(note=text)
-        if why == "stopped":
+    def ended_early(self, model: Any, end: _End) -> Outcome:
+        if end.why == "io":
+            return self.ledger.fail(end.text)
+        if end.why == "diverged" and self.policy.finishes_diverged:
+            return self.finish(model, note=end.text)
+        text = end.text
+        if end.why == "stopped":
             done = self.epochs_done
             text = f"stopped by request after {done} epoch{'s' if done != 1 else ''}"
-        self.log(f"stopped: {text}")
-        self.close("stopped", text)
-        event = RunStopped(self.run_id, self.kind, self.epochs_done, text, self.run_dir)
-        self.emit(event)
+        self.ledger.log(f"stopped: {text}")
+        self.ledger.close("stopped", text)
+        event = RunStopped(
+            self.prepared.run_id, self.policy.kind, self.epochs_done, text, self.ledger.run_dir
+        )
+        self.ledger.emit(event)
         return event
 
-    def finish_train(self) -> Outcome:
-        from engine.forecast import validation_forecast
-
-        series = self.data.series
-        forecast = validation_forecast(self.model, series, self.exp.window.window)
-        scores = {f"val_{k}": v for k, v in metrics(series.valid, forecast).items()}
-        naive = metrics(series.valid, naive_forecast(series))
-        scores.update({f"naive_{k}": v for k, v in naive.items()})
-        if self.handle is not None:
+    def finish(self, model: Any, note: str | None = None) -> Outcome:
+        results = self.policy.results(model, self.prepared.data, note)
+        handle = self.prepared.handle
+        if handle is not None:
             try:
-                _save_model(self.model, self.handle.model_path)
-                self.handle.write_forecast(series.time_valid, series.valid, forecast)
-                self.handle.write_metrics(scores)
+                results.save(handle)
             except OSError as exc:
-                return self.fail(f"could not save the run in {self.run_dir}: {exc.strerror or exc}")
-            self.log(f"finished: validation MAE {scores['val_mae']:.4f}")
-            self.close("finished")
+                return self.ledger.fail(
+                    f"could not save the run in {self.ledger.run_dir}: {exc.strerror or exc}"
+                )
+            self.ledger.log(results.log)
+            self.ledger.close("finished", note)
         event = RunFinished(
-            run_id=self.run_id,
-            kind="train",
+            run_id=self.prepared.run_id,
+            kind=self.policy.kind,
             epochs=self.epochs_done,
-            seconds=time.perf_counter() - self.t0,
-            metrics=scores,
-            forecast=tuple(float(v) for v in forecast),
-            run_dir=self.run_dir,
+            seconds=time.perf_counter() - self.prepared.t0,
+            metrics=results.metrics,
+            suggestions=results.suggestions,
+            forecast=results.forecast,
+            run_dir=self.ledger.run_dir,
         )
-        self.emit(event)
-        return event
-
-    def finish_sweep(self, note: str | None = None) -> Outcome:
-        lrs = np.array([p[0] for p in self.points])
-        losses = np.array([p[1] for p in self.points])
-        suggestions = suggest(lrs, losses)  # SeqlabError (too few points) -> RunFailed
-        best = int(np.argmin(losses))
-        scores = {"best_loss": float(losses[best]), "best_learning_rate": float(lrs[best])}
-        if self.handle is not None:
-            try:
-                self.handle.write_metrics({**scores, "suggestions": suggestions})
-            except OSError as exc:
-                return self.fail(f"could not save the run in {self.run_dir}: {exc.strerror or exc}")
-            self.log("finished" + (f" early: {note}" if note else ""))
-            self.close("finished", note)
-        event = RunFinished(
-            run_id=self.run_id,
-            kind="sweep",
-            epochs=self.epochs_done,
-            seconds=time.perf_counter() - self.t0,
-            metrics=scores,
-            suggestions=suggestions,
-            run_dir=self.run_dir,
-        )
-        self.emit(event)
+        self.ledger.emit(event)
         return event

@@ -16,6 +16,8 @@ from engine.presets import PRESETS
 from engine.shapes import infer
 from engine.specs import LSTM, Bidirectional, Dense, ExpandDims, ModelSpec, Scale
 
+pytestmark = pytest.mark.tensorflow  # every test here builds Keras models
+
 
 @pytest.fixture(scope="module")
 def keras():
@@ -67,12 +69,13 @@ def test_broken_stack_is_refused_with_the_explanation(keras):
 
 
 def test_no_lambda_layers(keras):
-    from engine.keras_model import build_model, custom_layers
+    from engine.keras_layers import SeqlabExpandDims, SeqlabScale
+    from engine.keras_model import build_model
 
     model = build_model(PRESETS["course-rnn"].model, 20)
     assert not any(isinstance(layer, keras.layers.Lambda) for layer in model.layers)
-    assert isinstance(model.layers[1], custom_layers()["ExpandDims"])
-    assert isinstance(model.layers[-1], custom_layers()["Scale"])
+    assert isinstance(model.layers[1], SeqlabExpandDims)
+    assert isinstance(model.layers[-1], SeqlabScale)
     assert model.layers[-1].get_config()["factor"] == 100.0
     x = np.arange(40, dtype="float32").reshape(2, 20)
     assert model.layers[1](x).shape == (2, 20, 1)
@@ -109,7 +112,8 @@ def test_saved_model_loads_safely_in_a_fresh_process(keras, tmp_path, python_sub
         saved = json.loads(archive.read("config.json"))
     class_names = {layer["class_name"] for layer in saved["config"]["layers"]}
     assert "Lambda" not in class_names
-    assert {"seqlab>SeqlabExpandDims", "seqlab>SeqlabScale"} <= {
+    # the registered names are the file format: files saved before must still load
+    assert {"seqlab>SeqlabExpandDims", "seqlab>SeqlabBidirectional", "seqlab>SeqlabScale"} <= {
         layer.get("registered_name") for layer in saved["config"]["layers"]
     }
 
@@ -124,9 +128,9 @@ def test_saved_model_loads_safely_in_a_fresh_process(keras, tmp_path, python_sub
 
 def _bidirectional_pair(keras, layer, merge_mode, steps, features=3):
     """seqlab's Bidirectional and Keras's own around ``layer``, holding the same weights."""
-    from engine.keras_model import custom_layers
+    from engine.keras_layers import SeqlabBidirectional
 
-    ours = custom_layers()["Bidirectional"](layer, merge_mode=merge_mode)
+    ours = SeqlabBidirectional(layer, merge_mode=merge_mode)
     theirs = keras.layers.Bidirectional(
         layer.__class__.from_config(layer.get_config()), merge_mode=merge_mode
     )
@@ -146,12 +150,12 @@ def test_fused_bidirectional_lstm_equals_keras(keras, monkeypatch, merge_mode, r
     rounding), and is the path actually taken; prediction is Keras's own."""
     import tensorflow as tf
 
-    from engine import keras_model
+    from engine import keras_layers
 
     calls = []
-    fused = keras_model._fused_bidirectional_lstm
+    fused = keras_layers._fused_bidirectional_lstm
     monkeypatch.setattr(
-        keras_model, "_fused_bidirectional_lstm", lambda *a: calls.append(1) or fused(*a)
+        keras_layers, "_fused_bidirectional_lstm", lambda *a: calls.append(1) or fused(*a)
     )
     layer = keras.layers.LSTM(5, return_sequences=return_sequences)
     ours, theirs = _bidirectional_pair(keras, layer, merge_mode, steps=7)
@@ -186,9 +190,9 @@ def test_fused_bidirectional_takes_any_window_length(keras):
 
 @pytest.mark.parametrize("cell", ["gru", "simple_rnn"])
 def test_other_bidirectional_cells_take_keras_path(keras, monkeypatch, cell):
-    from engine import keras_model
+    from engine import keras_layers
 
-    monkeypatch.setattr(keras_model, "_fused_bidirectional_lstm", None)  # would fail if called
+    monkeypatch.setattr(keras_layers, "_fused_bidirectional_lstm", None)  # would fail if called
     layer = {"gru": keras.layers.GRU, "simple_rnn": keras.layers.SimpleRNN}[cell](4)
     ours, theirs = _bidirectional_pair(keras, layer, "concat", steps=5)
     x = np.random.default_rng(4).normal(0, 1, (2, 5, 3)).astype("float32")

@@ -31,7 +31,6 @@ from engine.specs import CsvSeries, Dense, ExpandDims, Scale, SimpleRNN
 from engine.stop import StopRequest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bench"))  # the course pipeline, re-implemented for comparison
 
 pytestmark = pytest.mark.slow  # every test here trains (seconds each)
 
@@ -85,7 +84,7 @@ def test_events_metrics_and_saved_run(tiny_experiment, tmp_path) -> None:
 
     # the saved run: status, history, forecast, metrics, and a model that loads safely
     store = RunStore(tmp_path)
-    [info] = store.list()
+    [info] = store.runs()
     assert (info.status, info.epochs, info.path) == ("finished", 3, Path(done.run_dir))
     history = store.history(info.path)
     assert [r["loss"] for r in history] == pytest.approx([e.loss for e in epochs_of(events)])
@@ -116,7 +115,8 @@ def test_same_batches_without_xla_equal_the_course_pipeline(course_series) -> No
     """The course's windowed_dataset + Lambda model + fit, against seqlab with XLA off (and on)."""
     import keras
     import tensorflow as tf
-    from course_pipeline import compile_course, course_model, windowed_dataset
+
+    from bench.course_pipeline import compile_course, course_model, windowed_dataset
 
     base = PRESETS["course-rnn"]
     exp = dataclasses.replace(
@@ -132,7 +132,7 @@ def test_same_batches_without_xla_equal_the_course_pipeline(course_series) -> No
     keras.utils.set_random_seed(seed)
     theirs = list(windowed_dataset(series.train, w, 32, 1000, seed=seed).repeat(2))
     keras.utils.set_random_seed(seed)
-    data = training._prepare(exp, seq2seq=False)
+    data = training._cut_windows(exp, seq2seq=False)
     ours = list(training._train_dataset(data, exp, tf.Variable(True)).take(len(theirs)))
     for (x1, y1), (x2, y2) in zip(theirs, ours, strict=True):
         np.testing.assert_array_equal(x1.numpy(), x2.numpy())
@@ -154,8 +154,8 @@ def test_same_batches_without_xla_equal_the_course_pipeline(course_series) -> No
 @pytest.mark.parametrize("seq2seq", [False, True], ids=["seq2vec", "seq2seq"])
 def test_forecast_equals_the_course_model_forecast(tiny_experiment, seq2seq) -> None:
     import keras
-    from course_pipeline import course_forecast
 
+    from bench.course_pipeline import course_forecast
     from engine.forecast import validation_forecast
     from engine.keras_model import build_model
 
@@ -179,7 +179,7 @@ def test_sequence_to_sequence_models_train_on_shifted_windows(tiny_experiment) -
         epochs=2,
         validate=True,
     )
-    data = training._prepare(exp, seq2seq=True)
+    data = training._cut_windows(exp, seq2seq=True)
     assert data.y.shape == data.x.shape == (240, 10)
     np.testing.assert_array_equal(data.y[:, :-1], data.x[:, 1:])  # labels: the window, shifted
     events, done = run(exp, save=False)
@@ -225,7 +225,7 @@ def test_the_stop_check_reads_the_flag_for_every_batch(tiny_experiment) -> None:
 
     exp = tiny_experiment()
     running = tf.Variable(True)
-    batches = iter(training._train_dataset(training._prepare(exp, False), exp, running))
+    batches = iter(training._train_dataset(training._cut_windows(exp, False), exp, running))
     for _ in range(20):  # past an epoch (15 batches): the repeat and prefetch are behind the check
         next(batches)
     running.assign(False)
@@ -258,7 +258,7 @@ def test_stop_is_honoured_within_one_batch(
     assert isinstance(stopped, RunStopped) and events[-1] is stopped
     assert stopped.epochs == 1 and stopped.reason == "stopped by request after 1 epoch"
     assert [e.epoch for e in epochs_of(events)] == [1]
-    [info] = RunStore(tmp_path).list()
+    [info] = RunStore(tmp_path).runs()
     assert info.status == "stopped" and len(RunStore(tmp_path).history(info.path)) == 1
 
 
@@ -299,7 +299,7 @@ def test_a_diverging_loss_stops_at_once_with_advice(tiny_experiment, tmp_path) -
     assert "NaN" in reason or "infinite" in reason
     assert "epoch 1" in reason and "learning rate 10" in reason and "try 1" in reason
     assert "sweep" in reason
-    [info] = RunStore(tmp_path).list()
+    [info] = RunStore(tmp_path).runs()
     assert info.status == "stopped" and info.reason == reason
 
 
@@ -391,7 +391,7 @@ def test_a_killed_run_is_listed_as_interrupted_with_its_history(tiny_experiment,
     deadline = time.monotonic() + 90
     try:
         while time.monotonic() < deadline:
-            infos = store.list()
+            infos = store.runs()
             if infos and infos[0].epochs >= 3:
                 break
             assert child.poll() is None, child.communicate()
@@ -401,7 +401,7 @@ def test_a_killed_run_is_listed_as_interrupted_with_its_history(tiny_experiment,
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-    [info] = store.list()
+    [info] = store.runs()
     assert info.status == "interrupted" and "killed or crashed" in info.reason
     rows = store.history(info.path)
     assert len(rows) >= 3 and [r["epoch"] for r in rows] == list(range(1, len(rows) + 1))
@@ -418,7 +418,7 @@ def test_a_failed_save_marks_the_run_failed_and_leaves_no_torn_file(
     out, err = child.communicate(timeout=120)
     assert out.startswith("RunFailed could not save the run"), (out, err)
     assert "File too large" in out
-    [info] = RunStore(tmp_path / "runs").list()
+    [info] = RunStore(tmp_path / "runs").runs()
     assert info.status == "failed" and "could not save the run" in info.reason
     names = sorted(p.name for p in info.path.iterdir())
     assert names == ["experiment.toml", "history.csv", "run.log", "status.json"]

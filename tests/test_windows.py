@@ -8,35 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from bench.course_pipeline import forecast_dataset, windowed_dataset
 from engine.windows import forecast_windows, seq2seq_windows, seq2vec_windows
-
-
-@pytest.fixture(scope="module")
-def tf():
-    import tensorflow
-
-    return tensorflow
-
-
-def course_windowed_dataset(tf, series, window_size, batch_size, shuffle_buffer, seq2seq=False):
-    """The course's steps, in the lecture's order: window, flat_map, shuffle, split, batch."""
-    dataset = tf.data.Dataset.from_tensor_slices(series)
-    dataset = dataset.window(window_size + 1, shift=1, drop_remainder=True)
-    dataset = dataset.flat_map(lambda window: window.batch(window_size + 1))
-    dataset = dataset.shuffle(shuffle_buffer)
-    if seq2seq:  # DLAI week 4: labels are the window shifted on by one
-        dataset = dataset.map(lambda window: (window[:-1], window[1:]))
-    else:
-        dataset = dataset.map(lambda window: (window[:-1], window[-1]))
-    return dataset.batch(batch_size).prefetch(1)
-
-
-def course_forecast_dataset(tf, series, window_size, batch_size=32):
-    """The course's ``model_forecast`` input: windows of ``window_size``, no shuffle, no labels."""
-    dataset = tf.data.Dataset.from_tensor_slices(series)
-    dataset = dataset.window(window_size, shift=1, drop_remainder=True)
-    dataset = dataset.flat_map(lambda w: w.batch(window_size))
-    return dataset.batch(batch_size).prefetch(1)
 
 
 def collect(dataset):
@@ -50,60 +23,65 @@ def sorted_rows(x, y):
     return rows[np.lexsort(rows.T[::-1])]
 
 
-def test_seq2vec_equals_course_dataset(tf, course_series):
+@pytest.mark.tensorflow
+def test_seq2vec_equals_course_dataset(course_series):
     train = course_series.train
     x, y = seq2vec_windows(train, 20)
     assert x.shape == (980, 20) and y.shape == (980,)
     assert x.dtype == np.float32 and y.dtype == np.float32
-    batches = list(course_windowed_dataset(tf, train, 20, 32, 1000))
+    batches = list(windowed_dataset(train, 20, 32, 1000))
     assert len(batches) == 31  # the course's "31/31" steps per epoch
     assert batches[0][0].shape == (32, 20) and batches[0][1].shape == (32,)
     cx, cy = collect(batches)
     np.testing.assert_array_equal(sorted_rows(x, y), sorted_rows(cx, cy))
 
 
-def test_seq2vec_unshuffled_order_matches(tf, course_series):
+@pytest.mark.tensorflow
+def test_seq2vec_unshuffled_order_matches(course_series):
     x, y = seq2vec_windows(course_series.train, 20)
-    cx, cy = collect(course_windowed_dataset(tf, course_series.train, 20, 128, 1))
+    cx, cy = collect(windowed_dataset(course_series.train, 20, 128, 1))
     np.testing.assert_array_equal(x, cx)
     np.testing.assert_array_equal(y, cy)
 
 
-def test_seq2seq_equals_course_dataset(tf, course_series):
+@pytest.mark.tensorflow
+def test_seq2seq_equals_course_dataset(course_series):
     train = course_series.train
     x, y = seq2seq_windows(train, 20)
     assert x.shape == (980, 20) and y.shape == (980, 20)
-    cx, cy = collect(course_windowed_dataset(tf, train, 20, 32, 1000, seq2seq=True))
+    cx, cy = collect(windowed_dataset(train, 20, 32, 1000, seq2seq=True))
     np.testing.assert_array_equal(sorted_rows(x, y), sorted_rows(cx, cy))
-    ux, uy = collect(course_windowed_dataset(tf, train, 20, 32, 1, seq2seq=True))
+    ux, uy = collect(windowed_dataset(train, 20, 32, 1, seq2seq=True))
     np.testing.assert_array_equal(x, ux)
     np.testing.assert_array_equal(y, uy)
 
 
-def test_forecast_windows_equal_course_model_forecast(tf, course_series):
+@pytest.mark.tensorflow
+def test_forecast_windows_equal_course_model_forecast(course_series):
     values, split = course_series.values, course_series.split_time
     windows = forecast_windows(values, split, 20)
     assert windows.shape == (461, 20)
-    course = np.concatenate(list(course_forecast_dataset(tf, values[split - 20 : -1], 20)))
+    course = np.concatenate(list(forecast_dataset(values[split - 20 : -1], 20)))
     np.testing.assert_array_equal(windows, course)
     # window i holds the 20 values before validation point i
     np.testing.assert_array_equal(windows[0], values[980:1000])
     np.testing.assert_array_equal(windows[-1], values[1440:1460])
 
 
+@pytest.mark.tensorflow
 @settings(max_examples=8, deadline=None)
 @given(
     values=hnp.arrays(np.float32, st.integers(2, 60), elements=st.floats(-1e3, 1e3, width=32)),
     window=st.integers(1, 12),
     seq2seq=st.booleans(),
 )
-def test_any_series_equals_course_dataset(tf, values, window, seq2seq):
+def test_any_series_equals_course_dataset(values, window, seq2seq):
     make = seq2seq_windows if seq2seq else seq2vec_windows
     x, y = make(values, window)
     if len(values) <= window:
         assert len(x) == 0 and len(y) == 0
         return
-    cx, cy = collect(course_windowed_dataset(tf, values, window, 7, 1, seq2seq=seq2seq))
+    cx, cy = collect(windowed_dataset(values, window, 7, 1, seq2seq=seq2seq))
     np.testing.assert_array_equal(x, cx)
     np.testing.assert_array_equal(y, cy)
 
