@@ -15,7 +15,9 @@ from engine.specs import (
     Bidirectional,
     CsvSeries,
     Experiment,
+    LayerSpec,
     ModelSpec,
+    SeriesSpec,
     SweepSpec,
     SyntheticSeries,
     TrainSpec,
@@ -25,7 +27,7 @@ from engine.specs import (
     require_valid,
 )
 
-SERIES_SOURCES = {"synthetic": SyntheticSeries, "csv": CsvSeries}
+SERIES_SOURCES: dict[str, type[SeriesSpec]] = {"synthetic": SyntheticSeries, "csv": CsvSeries}
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -102,7 +104,8 @@ def _read_fields(
     return kwargs
 
 
-def _read_layer(data: Any, path: str, problems: list[FieldProblem]) -> Any:
+def _read_layer(data: Any, path: str, problems: list[FieldProblem]) -> LayerSpec | None:
+    """One layer table as a layer spec, or None (its problems recorded) when it is not one."""
     allowed = ", ".join(LAYER_KINDS)
     if not isinstance(data, dict):
         problems.append(FieldProblem(path, data, "a table with a 'kind' key"))
@@ -154,8 +157,9 @@ def experiment_from_dict(data: Any, source: str | None = None) -> Experiment:
     elif src not in SERIES_SOURCES:
         problems.append(FieldProblem("series.source", src, "one of 'synthetic', 'csv'"))
     else:
-        cls = SERIES_SOURCES[src]
-        kwargs["series"] = cls(**_read_fields(cls, series, "series", problems, skip=("source",)))
+        series_cls = SERIES_SOURCES[src]
+        read = _read_fields(series_cls, series, "series", problems, skip=("source",))
+        kwargs["series"] = series_cls(**read)
 
     for key, cls in (("window", WindowSpec), ("train", TrainSpec), ("sweep", SweepSpec)):
         if key in data:

@@ -40,4 +40,16 @@ class ConfigError(SeqlabError):
 
 
 class DataError(SeqlabError):
-    """A series could not be read or is unusable (missing file, bad cell, too short, ...)."""
+    """A series could not be read or is unusable (missing file, bad cell, too short, ...).
+
+    ``field`` is the key path of the series field to change (e.g. ``series.column``), as a
+    FieldProblem carries its path, so a form marks that field without reading the message.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class EditError(SeqlabError):
+    """A layer-stack edit that does not apply to the chosen layer (return_sequences on a Dense)."""

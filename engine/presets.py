@@ -24,9 +24,8 @@ DEFAULT_PRESET = "course-rnn"
 
 
 def _bilstm_stack(n: int) -> ModelSpec:
-    layers = [ExpandDims()]
-    layers += [Bidirectional(LSTM(units=32, return_sequences=i < n - 1)) for i in range(n)]
-    return ModelSpec((*layers, Dense(units=1), Scale(factor=100.0)))
+    bilstm = [Bidirectional(LSTM(units=32, return_sequences=i < n - 1)) for i in range(n)]
+    return ModelSpec((ExpandDims(), *bilstm, Dense(units=1), Scale(factor=100.0)))
 
 
 _LSTM_MAE = {1: "6.13", 2: "5.29", 3: "5.53"}

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 from engine.specs import (
     GRU,
     LAYER_KINDS,
     LSTM,
+    RECURRENT_CLASSES,
     Bidirectional,
     Conv1D,
     Dense,
     Dropout,
     ExpandDims,
+    LayerSpec,
     ModelSpec,
     Recurrent,
     Scale,
@@ -35,12 +37,14 @@ Shape = tuple[int | None, ...]
 SEQ2VEC = "sequence-to-vector"
 SEQ2SEQ = "sequence-to-sequence"
 
+FixAction = Literal["set_return_sequences", "insert_expand_dims", "remove_layer", "append_dense"]
+
 
 @dataclass(frozen=True)
 class Fix:
     """A change that resolves a problem: ``action`` on the layer at ``index`` (0-based)."""
 
-    action: str  # set_return_sequences | insert_expand_dims | remove_layer | append_dense
+    action: FixAction
     index: int
     description: str
 
@@ -87,7 +91,7 @@ def fmt_shape(shape: Shape | None) -> str:
     return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
 
 
-def _name(index: int, layer: Any, first: bool = False) -> str:
+def _name(index: int, layer: object, first: bool = False) -> str:
     return f"{'Layer' if first else 'layer'} {index + 1} ({layer_label(layer)})"
 
 
@@ -180,8 +184,8 @@ def infer(
                     None,
                 )
             )
-    params = [r.params for r in rows]
-    total = sum(p for p in params if p is not None) if None not in params else None
+    counts = [r.params for r in rows]
+    total = sum(p for p in counts if p is not None) if None not in counts else None
     return ShapeReport(
         tuple(rows), tuple(problems), input_shape, shape, total, mode if not problems else None
     )
@@ -189,7 +193,7 @@ def infer(
 
 def _step(
     i: int,
-    layer: Any,
+    layer: LayerSpec,
     shape: Shape | None,
     last_recurrent: int | None,
     problems: list[Problem],
@@ -273,7 +277,7 @@ def _step(
 
 def _report_flat_input(
     i: int,
-    layer: Any,
+    layer: object,
     shape: Shape,
     last_recurrent: int | None,
     problems: list[Problem],
@@ -318,8 +322,10 @@ def apply_fix(model: ModelSpec, fix: Fix) -> ModelSpec:
             layers[fix.index] = dataclasses.replace(
                 layer, layer=dataclasses.replace(layer.layer, return_sequences=True)
             )
-        else:
+        elif isinstance(layer, RECURRENT_CLASSES):
             layers[fix.index] = dataclasses.replace(layer, return_sequences=True)
+        else:
+            raise ValueError(f"layer {fix.index + 1} has no return_sequences")
     elif fix.action == "insert_expand_dims":
         layers.insert(fix.index, ExpandDims())
     elif fix.action == "remove_layer":

@@ -9,8 +9,9 @@ imports TensorFlow.
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, ClassVar, Literal, TypeGuard, TypeVar
 
 from engine.errors import ConfigError, FieldProblem
 
@@ -19,6 +20,8 @@ PADDINGS = ("valid", "same", "causal")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 OPTIMIZERS = ("sgd", "adam")
 LOSSES = ("huber", "mse", "mae")
+
+SpecT = TypeVar("SpecT")
 
 
 def spec_field(
@@ -32,8 +35,14 @@ def spec_field(
     help: str = "",
 ) -> Any:
     """A dataclass field whose metadata says what values are allowed (read by ``check``)."""
-    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices, "optional": optional}
-    meta["help"] = help
+    meta: dict[str, Any] = {
+        "lo": lo,
+        "hi": hi,
+        "lo_open": lo_open,
+        "choices": choices,
+        "optional": optional,
+        "help": help,
+    }
     return field(default=default, metadata=meta)
 
 
@@ -44,7 +53,7 @@ def _fmt(number: float) -> str:
     return f"{number:g}"
 
 
-def describe_allowed(meta: dict[str, Any], kind: type) -> str:
+def describe_allowed(meta: Mapping[str, Any], kind: type) -> str:
     """Human wording of a field's allowed values, e.g. 'a whole number from 1 to 4096'."""
     if meta.get("choices"):
         return "one of " + ", ".join(repr(c) for c in meta["choices"])
@@ -123,17 +132,12 @@ def check(spec: Any, path: str = "") -> list[FieldProblem]:
     return problems
 
 
-def require_valid(spec: Any, source: str | None = None) -> Any:
+def require_valid(spec: SpecT, source: str | None = None) -> SpecT:
     """Returns the spec, or raises ConfigError listing every bad field."""
     problems = check(spec)
     if problems:
         raise ConfigError(problems, source)
     return spec
-
-
-def field_default(spec_cls: type, name: str) -> Any:
-    f = {f.name: f for f in fields(spec_cls)}[name]
-    return f.default if f.default is not MISSING else None
 
 
 # --- series -------------------------------------------------------------------------------------
@@ -201,7 +205,7 @@ class WindowSpec:
 class ExpandDims:
     """Adds the feature axis: (batch, steps) -> (batch, steps, 1). The course's first Lambda."""
 
-    kind: ClassVar[str] = "expand_dims"
+    kind: ClassVar[Literal["expand_dims"]] = "expand_dims"
 
 
 @dataclass(frozen=True)
@@ -216,22 +220,22 @@ class Recurrent:
 
 @dataclass(frozen=True)
 class SimpleRNN(Recurrent):
-    kind: ClassVar[str] = "simple_rnn"
+    kind: ClassVar[Literal["simple_rnn"]] = "simple_rnn"
 
 
 @dataclass(frozen=True)
 class LSTM(Recurrent):
-    kind: ClassVar[str] = "lstm"
+    kind: ClassVar[Literal["lstm"]] = "lstm"
 
 
 @dataclass(frozen=True)
 class GRU(Recurrent):
-    kind: ClassVar[str] = "gru"
+    kind: ClassVar[Literal["gru"]] = "gru"
 
 
 @dataclass(frozen=True)
 class Conv1D:
-    kind: ClassVar[str] = "conv1d"
+    kind: ClassVar[Literal["conv1d"]] = "conv1d"
     filters: int = spec_field(64, lo=1, hi=4096)
     kernel_size: int = spec_field(3, lo=1, hi=1024)
     strides: int = spec_field(1, lo=1, hi=1024)
@@ -241,14 +245,14 @@ class Conv1D:
 
 @dataclass(frozen=True)
 class Dense:
-    kind: ClassVar[str] = "dense"
+    kind: ClassVar[Literal["dense"]] = "dense"
     units: int = spec_field(1, lo=1, hi=65_536)
     activation: str = spec_field("linear", choices=ACTIVATIONS)
 
 
 @dataclass(frozen=True)
 class Dropout:
-    kind: ClassVar[str] = "dropout"
+    kind: ClassVar[Literal["dropout"]] = "dropout"
     rate: float = spec_field(0.2, lo=0.0, hi=0.95)
 
 
@@ -256,7 +260,7 @@ class Dropout:
 class Scale:
     """Multiplies by a constant (the course's ×100 Lambda), so tanh outputs can reach ~100."""
 
-    kind: ClassVar[str] = "scale"
+    kind: ClassVar[Literal["scale"]] = "scale"
     factor: float = spec_field(100.0, lo=-1e9, hi=1e9)
 
 
@@ -264,17 +268,20 @@ class Scale:
 class Bidirectional:
     """Runs the wrapped recurrent layer forwards and backwards; 'concat' doubles its features."""
 
-    kind: ClassVar[str] = "bidirectional"
-    layer: Any = field(default_factory=lambda: LSTM(units=32))
+    kind: ClassVar[Literal["bidirectional"]] = "bidirectional"
+    layer: RecurrentSpec = field(default_factory=lambda: LSTM(units=32))
     merge_mode: str = spec_field("concat", choices=MERGE_MODES)
 
 
-RECURRENT_KINDS = {cls.kind: cls for cls in (SimpleRNN, LSTM, GRU)}
-LAYER_KINDS: dict[str, type] = {
+# What Bidirectional wraps, and what a model's stack holds.
+RecurrentSpec = SimpleRNN | LSTM | GRU
+LayerSpec = ExpandDims | SimpleRNN | LSTM | GRU | Bidirectional | Conv1D | Dense | Dropout | Scale
+RECURRENT_CLASSES: tuple[type[RecurrentSpec], ...] = (SimpleRNN, LSTM, GRU)
+LAYER_KINDS: dict[str, type[LayerSpec]] = {
     cls.kind: cls
     for cls in (ExpandDims, SimpleRNN, LSTM, GRU, Bidirectional, Conv1D, Dense, Dropout, Scale)
 }
-LAYER_TITLES = {
+LAYER_TITLES: dict[str, str] = {
     "expand_dims": "ExpandDims",
     "simple_rnn": "SimpleRNN",
     "lstm": "LSTM",
@@ -287,19 +294,19 @@ LAYER_TITLES = {
 }
 
 
-def is_recurrent(layer: Any) -> bool:
+def is_recurrent(layer: object) -> TypeGuard[Recurrent | Bidirectional]:
     """True for SimpleRNN/LSTM/GRU and for Bidirectional wrappers of them."""
     if isinstance(layer, Bidirectional):
         return isinstance(layer.layer, Recurrent)
     return isinstance(layer, Recurrent)
 
 
-def returns_sequences(layer: Any) -> bool:
+def returns_sequences(layer: object) -> bool:
     inner = layer.layer if isinstance(layer, Bidirectional) else layer
     return bool(getattr(inner, "return_sequences", False))
 
 
-def layer_label(layer: Any) -> str:
+def layer_label(layer: object) -> str:
     """Short one-line label, e.g. 'Bidirectional(LSTM 32, seq)'."""
     if isinstance(layer, Bidirectional):
         return f"Bidirectional({layer_label(layer.layer)})"
@@ -322,9 +329,13 @@ def layer_label(layer: Any) -> str:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """An ordered stack of layer specs; input is (batch, window) values."""
+    """An ordered stack of layer specs; input is (batch, window) values.
 
-    layers: tuple[Any, ...] = ()
+    Stacks read from files or built in code may still hold other objects: shape inference reports
+    those as layers of an unknown kind, with their position, instead of failing.
+    """
+
+    layers: tuple[LayerSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -356,7 +367,7 @@ class Experiment:
 
     name: str = "untitled"
     description: str = ""
-    series: Any = field(default_factory=SyntheticSeries)
+    series: SeriesSpec = field(default_factory=SyntheticSeries)
     window: WindowSpec = field(default_factory=WindowSpec)
     model: ModelSpec = field(default_factory=ModelSpec)
     train: TrainSpec = field(default_factory=TrainSpec)

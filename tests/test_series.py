@@ -76,8 +76,9 @@ def test_phase_shifts_the_season(period, shift, amplitude):
 
 
 def test_synthetic_split_must_leave_training_windows():
-    with pytest.raises(DataError, match=r"too short for window 20.*split_time"):
+    with pytest.raises(DataError, match=r"too short for window 20.*split_time") as err:
         load_series(SyntheticSeries(length=100, split_time=20), window=20)
+    assert err.value.field == "series.split_time"
     assert len(load_series(SyntheticSeries(length=100, split_time=21), window=20).train) == 21
 
 
@@ -150,12 +151,14 @@ def test_missing_file(tmp_path):
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(path))
     assert one_line(err.value) == f"{path}: no such file"
+    assert err.value.field == "series.path"
 
 
 def test_folder_instead_of_file(tmp_path):
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(str(tmp_path)))
     assert "is a folder, not a CSV file" in one_line(err.value)
+    assert err.value.field == "series.path"
 
 
 def test_file_that_is_not_text(write_csv):
@@ -163,6 +166,7 @@ def test_file_that_is_not_text(write_csv):
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(path))
     assert one_line(err.value).startswith(f"{path}: cannot read the file (")
+    assert err.value.field == "series.path"
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read any file")
@@ -172,6 +176,15 @@ def test_unreadable_file(write_csv):
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(path))
     assert "cannot read the file" in one_line(err.value)
+    assert err.value.field == "series.path"
+
+
+def test_file_that_is_not_csv(write_csv):
+    path = write_csv("v\n1\n" + "9" * 200_000 + "\n")  # past the csv module's field limit
+    with pytest.raises(DataError) as err:
+        read_csv(csv_spec(path, column="v"))
+    assert one_line(err.value).startswith(f"{path}: line 3: not readable as CSV (")
+    assert err.value.field == "series.path"
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", " , \n"])
@@ -180,6 +193,7 @@ def test_empty_file(write_csv, text):
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(path))
     assert one_line(err.value) == f"{path}: the file is empty"
+    assert err.value.field == "series.path"
 
 
 def test_header_only(write_csv):
@@ -187,6 +201,7 @@ def test_header_only(write_csv):
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(path, column="Value"))
     assert one_line(err.value) == f"{path}: the file has a header row but no data rows"
+    assert err.value.field == "series.path"
 
 
 def test_unknown_column_name_lists_the_columns(write_csv):
@@ -196,12 +211,17 @@ def test_unknown_column_name_lists_the_columns(write_csv):
     assert one_line(err.value) == (
         f"{path}: unknown column 'value'; columns are 'idx', 'Date', 'Value', 'Other'"
     )
+    assert err.value.field == "series.column"
 
 
 def test_unknown_date_column(write_csv):
     path = write_csv(GOOD)
-    with pytest.raises(DataError, match=r"unknown column 'When'"):
+    with pytest.raises(DataError, match=r"unknown column 'When'") as err:
         read_csv(csv_spec(path, column="Value", date_column="When"))
+    assert err.value.field == "series.date_column"
+    with pytest.raises(DataError, match=r"column 7 does not exist") as err:
+        read_csv(csv_spec(path, column="Value", date_column="7"))
+    assert err.value.field == "series.date_column"
 
 
 @pytest.mark.parametrize("column", ["4", "-1"])
@@ -212,6 +232,7 @@ def test_column_index_out_of_range(write_csv, column):
     assert one_line(err.value) == (
         f"{path}: column {column} does not exist: the first row has 4 columns, numbered 0 to 3"
     )
+    assert err.value.field == "series.column"
 
 
 def test_column_name_without_header(write_csv):
@@ -219,6 +240,7 @@ def test_column_name_without_header(write_csv):
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(path, column="Value", header=False))
     assert "no header row, so give a column index from 0 to 1" in one_line(err.value)
+    assert err.value.field == "series.column"
 
 
 def test_non_numeric_cell_names_its_line(write_csv):
@@ -226,6 +248,7 @@ def test_non_numeric_cell_names_its_line(write_csv):
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(path, column="Value"))
     assert one_line(err.value) == f"{path}: line 4: column 'Value' holds 'abc', not a number"
+    assert err.value.field == "series.path"  # the file holds the bad cell
 
 
 def test_line_numbers_count_lines_not_rows(write_csv):
@@ -241,6 +264,7 @@ def test_non_finite_cell_names_its_line(write_csv, cell):
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(path, column="v"))
     assert one_line(err.value).startswith(f"{path}: line 3: column 'v' holds '{cell}'; allowed: ")
+    assert err.value.field == "series.path"
 
 
 @pytest.mark.parametrize("row", ["2000-02,", "2000-02", "2000-02,  "])
@@ -249,6 +273,7 @@ def test_missing_cell_names_its_line(write_csv, row):
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(path, column="Value"))
     assert one_line(err.value) == f"{path}: line 3: column 'Value' is missing a value"
+    assert err.value.field == "series.path"
 
 
 def test_missing_cell_without_header_names_the_index(write_csv):
@@ -266,6 +291,7 @@ def test_too_short_for_the_split(write_csv):
         "data.csv: series.split_time = 10 but the series has only 10 points; "
         "choose a split time below 10"
     )
+    assert err.value.field == "series.split_time"
 
 
 def test_too_short_for_the_window(write_csv):
@@ -276,4 +302,5 @@ def test_too_short_for_the_window(write_csv):
         "data.csv: too short for window 5: the training part has 5 points and needs more than 5 "
         "(raise series.split_time or lower window.window)"
     )
+    assert err.value.field == "series.split_time"
     assert len(load_series(csv_spec(path, column="v", split_time=6), window=5).valid) == 4

@@ -91,7 +91,7 @@ class FieldRow(Widget):
 
     The row draws its label itself (left of the control, which has a margin for it) instead of
     holding a Label widget: a form of twelve fields is the app's first frame, and each widget in
-    it costs styling time before that frame (measured ~7 ms a row of three widgets).
+    it costs styling time before that frame.
     """
 
     DEFAULT_CSS = """
@@ -138,13 +138,16 @@ class FieldRow(Widget):
         else:
             placeholder = "(none)" if fd.meta.get("optional") else ""
             # "-valid" is the class Textual gives an Input without validators when its value is
-            # first set; given here, that first set changes no class and restyles nothing (12
-            # restyles in the first frame otherwise). seqlab marks problems on the row instead.
+            # first set; given here, that first set changes no class and restyles nothing
+            # (otherwise every field restyles once in the first frame). seqlab marks problems on
+            # the row instead.
             yield Input(placeholder=placeholder, compact=True, id=self.control_id, classes="-valid")
 
     @property
-    def control(self) -> Widget:
-        return self.query_one(f"#{self.control_id}")
+    def control(self) -> Input | Select[Any] | Checkbox:
+        control = self.query_one(f"#{self.control_id}")
+        assert isinstance(control, (Input, Select, Checkbox)), control
+        return control
 
     def get_raw(self) -> Any:
         """The control's value: text for an Input, the chosen value for Select and Checkbox."""

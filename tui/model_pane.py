@@ -7,6 +7,7 @@ are on screen before TensorFlow has loaded. A problem that has a fix is applied 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -14,11 +15,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Checkbox, DataTable, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from engine import stack_edits
+from engine.errors import EditError
 from engine.presets import PRESETS
-from engine.shapes import ShapeReport, apply_fix, fmt_shape, infer
+from engine.shapes import ShapeReport, fmt_shape, infer
 from engine.specs import (
     LAYER_KINDS,
     LAYER_TITLES,
@@ -27,12 +31,13 @@ from engine.specs import (
     Dense,
     Dropout,
     Experiment,
+    LayerSpec,
     ModelSpec,
     Recurrent,
     Scale,
-    is_recurrent,
     layer_label,
 )
+from engine.stack_edits import Edit
 from tui.form import SpecForm, Tick, field_defs
 from tui.pane import Pane
 from tui.screens import PickScreen
@@ -58,50 +63,77 @@ ADD_CHOICES = [
 ]
 
 
-def _fields_for(layer: Any) -> tuple[str, ...]:
+def _fields_for(layer: LayerSpec) -> tuple[str, ...]:
     for cls, names in EDIT_FIELDS.items():
         if isinstance(layer, cls):
             return names
     return ()
 
 
-def convert(layer: Any, kind: str) -> Any:
-    """The layer turned into another kind, keeping what both kinds share (units, activation…)."""
-    inner = layer.layer if isinstance(layer, Bidirectional) else layer
-    if inner.kind == kind:
-        return layer
-    cls = LAYER_KINDS[kind]
-    shared = {
-        f.name: getattr(inner, f.name)
-        for f in dataclasses.fields(cls)
-        if hasattr(inner, f.name) and f.name not in ("activation",)
-    }
-    if isinstance(inner, Recurrent) and issubclass(cls, Recurrent):
-        shared["activation"] = inner.activation
-    new = cls(**shared)
-    if isinstance(layer, Bidirectional) and isinstance(new, Recurrent):
-        return dataclasses.replace(layer, layer=new)
-    return new
+def _same_editor(old: LayerSpec, new: LayerSpec) -> bool:
+    """True when the editor built for ``old`` has the fields of ``new`` (only values differ)."""
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, Bidirectional) and isinstance(new, Bidirectional):
+        return type(old.layer) is type(new.layer)
+    return True
 
 
 class ModelPane(Pane):
-    """Edits ``experiment.model``: every change is committed at once, problems and all."""
+    """Edits ``experiment.model``: every change is committed at once, problems and all.
+
+    The edits themselves are ``engine.stack_edits``; this pane shows the stack and maps keys and
+    the layer editor onto them.
+    """
 
     TITLE = "Model"
     BINDINGS = [
-        Binding("a", "add", "Add", tooltip="Add a layer after the selected one"),
-        Binding("x,delete", "remove", "Remove", tooltip="Remove the selected layer"),
-        Binding("left_square_bracket,shift+up", "move(-1)", "Up", tooltip="Move the layer up"),
-        Binding("right_square_bracket,shift+down", "move(1)", "Dn", tooltip="Move the layer down"),
-        Binding("r", "toggle_sequences", "Seq", tooltip="Toggle return_sequences"),
-        Binding("b", "toggle_bidirectional", "Bidir", tooltip="Toggle the Bidirectional wrapper"),
-        Binding("p", "pick_preset", "Preset", tooltip="Choose a preset experiment", show=False),
+        Binding("a", "add", "Add", tooltip="Add a layer after the selected one", id="model.add"),
+        Binding(
+            "x,delete", "remove", "Remove", tooltip="Remove the selected layer", id="model.remove"
+        ),
+        Binding(
+            "left_square_bracket,shift+up",
+            "move(-1)",
+            "Up",
+            tooltip="Move the layer up",
+            id="model.move_up",
+        ),
+        Binding(
+            "right_square_bracket,shift+down",
+            "move(1)",
+            "Dn",
+            tooltip="Move the layer down",
+            id="model.move_down",
+        ),
+        Binding(
+            "r",
+            "toggle_sequences",
+            "Seq",
+            tooltip="Toggle return_sequences",
+            id="model.toggle_sequences",
+        ),
+        Binding(
+            "b",
+            "toggle_bidirectional",
+            "Bidir",
+            tooltip="Toggle the Bidirectional wrapper",
+            id="model.toggle_bidirectional",
+        ),
+        Binding(
+            "p",
+            "pick_preset",
+            "Preset",
+            tooltip="Choose a preset experiment",
+            show=False,
+            id="model.pick_preset",
+        ),
     ]
 
     def __init__(self) -> None:
         super().__init__(id="model")
         self.selected = 0
-        self._editing: tuple[int, Any] | None = None  # (index, layer) the editor shows
+        self._editing: tuple[int, LayerSpec] | None = None  # (index, layer) the editor shows
         self._generation = 0
         self._shown: tuple[object, ...] | None = None
         self.report: ShapeReport | None = None
@@ -136,8 +168,9 @@ class ModelPane(Pane):
         return self.query_one("#layers", OptionList)
 
     @property
-    def layers(self) -> list[Any]:
-        return list(self.experiment.model.layers)
+    def stack(self) -> ModelSpec:
+        """The model in force (not ``layers``: that name is Textual's, for CSS layers)."""
+        return self.experiment.model
 
     # --- showing ---------------------------------------------------------------------------------
 
@@ -166,7 +199,7 @@ class ModelPane(Pane):
             {p.index for p in self.report.problems if p.index is not None} if self.report else set()
         )
         options = []
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.stack.layers):
             text = Text(f"{i + 1:>2} {layer_label(layer)}")
             if i in bad:
                 text.append("  ⚠", style="bold red")
@@ -205,7 +238,7 @@ class ModelPane(Pane):
         self.query_one("#problems", Static).update(problems)
 
     def _show_editor(self) -> None:
-        layers = self.layers
+        layers = self.stack.layers
         title = self.query_one("#editor-title", Static)
         if not layers:
             title.update("No layers: press a to add one.")
@@ -217,14 +250,12 @@ class ModelPane(Pane):
             old = self._editing[1]
             if old == layer:
                 return
-            if type(old) is type(layer) and (
-                not isinstance(layer, Bidirectional) or type(old.layer) is type(layer.layer)
-            ):
+            if _same_editor(old, layer):
                 self._load_editor(layer)
                 return
         self._rebuild_editor(layer)
 
-    def _rebuild_editor(self, layer: Any) -> None:
+    def _rebuild_editor(self, layer: LayerSpec | None) -> None:
         editor = self.query_one("#editor", Vertical)
         editor.remove_children()
         self._generation += 1
@@ -245,7 +276,7 @@ class ModelPane(Pane):
             id=f"kind-{gen}",
             classes="editor-kind",
         )
-        widgets: list[Any] = [
+        widgets: list[Widget] = [
             Horizontal(Label("kind", classes="field-label"), kind, classes="field-line")
         ]
         names = _fields_for(inner)
@@ -266,7 +297,7 @@ class ModelPane(Pane):
                 )
         editor.mount_all(widgets)
 
-    def _load_editor(self, layer: Any) -> None:
+    def _load_editor(self, layer: LayerSpec) -> None:
         if not self._editing:
             return
         self._editing = (self._editing[0], layer)
@@ -282,15 +313,20 @@ class ModelPane(Pane):
 
     # --- editing ---------------------------------------------------------------------------------
 
-    def _commit_layers(
-        self, layers: list[Any], selected: int | None = None, note: str = ""
-    ) -> None:
-        if selected is not None:
-            self.selected = selected
-        exp = dataclasses.replace(self.experiment, model=ModelSpec(tuple(layers)))
-        self.seqlab.commit(exp)
+    def _commit(self, edit: Edit, note: str = "") -> None:
+        self.selected = edit.selected  # before the commit, which shows the selected layer
+        self.seqlab.commit(dataclasses.replace(self.experiment, model=edit.model))
         if note:
             self.seqlab.log_line(note)
+
+    def _edit_selected(self, edit: Callable[[ModelSpec, int], Edit]) -> None:
+        """Applies an edit to the selected layer, or warns why it does not apply."""
+        try:
+            done = edit(self.stack, self.selected)
+        except EditError as exc:
+            self.app.notify(str(exc), severity="warning")
+            return
+        self._commit(done)
 
     @on(OptionList.OptionHighlighted, "#layers")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -308,27 +344,26 @@ class ModelPane(Pane):
     @on(Select.Changed, ".editor-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
         event.stop()
-        layers = self.layers
-        if not layers or not isinstance(event.value, str):
-            return
-        layers[self.selected] = convert(layers[self.selected], event.value)
-        self._commit_layers(layers)
+        kind = event.value
+        if self.stack.layers and isinstance(kind, str):
+            self._commit(stack_edits.convert(self.stack, self.selected, kind))
 
     @on(Checkbox.Changed, "#editor Checkbox")
     def _bidi_changed(self, event: Checkbox.Changed) -> None:
         if not (event.checkbox.id or "").startswith("bidi-"):
             return
         event.stop()
-        self._set_bidirectional(event.value)
+        on_ = event.value
+        self._edit_selected(lambda model, i: stack_edits.set_bidirectional(model, i, on_))
 
     @on(SpecForm.Changed, "#editor SpecForm")
     def _editor_changed(self, event: SpecForm.Changed) -> None:
         event.stop()
-        layers = self.layers
+        layers = self.stack.layers
         if not layers or not self._editing:
             return
-        layer = layers[self.selected]
-        values, problems = {}, 0
+        values: dict[str, Any] = {}
+        problems = 0
         for form in self.query(".layer-form").results(SpecForm):
             ok, bad = form.read()
             form.mark({name: str(p) for name, p in bad.items()})
@@ -340,29 +375,11 @@ class ModelPane(Pane):
         self.set_problems(problems)
         if problems:
             return  # the layer in force keeps its last valid values
-        if isinstance(layer, Bidirectional):
-            new = dataclasses.replace(
-                layer, layer=dataclasses.replace(layer.layer, **values), **merge
-            )
-        else:
-            new = dataclasses.replace(layer, **values)
-        if new != layer:
+        edit = stack_edits.set_fields(self.stack, self.selected, values, merge)
+        new = edit.model.layers[edit.selected]
+        if new != layers[self.selected]:
             self._editing = (self.selected, new)
-            layers[self.selected] = new
-            self._commit_layers(layers)
-
-    def _set_bidirectional(self, on_: bool) -> None:
-        layers = self.layers
-        if not layers:
-            return
-        layer = layers[self.selected]
-        if on_ and isinstance(layer, Recurrent):
-            layers[self.selected] = Bidirectional(layer=layer)
-        elif not on_ and isinstance(layer, Bidirectional):
-            layers[self.selected] = layer.layer
-        else:
-            return
-        self._commit_layers(layers)
+            self._commit(edit)
 
     def apply_fix(self) -> bool:
         """Applies the first problem's fix; False when no problem has one."""
@@ -371,11 +388,7 @@ class ModelPane(Pane):
         if not fixes:
             return False
         fix = fixes[0]
-        model = apply_fix(self.experiment.model, fix)
-        selected = min(fix.index, len(model.layers) - 1) if model.layers else 0
-        self._commit_layers(
-            list(model.layers), max(0, selected), f"Applied fix: {fix.description}."
-        )
+        self._commit(stack_edits.apply_fix(self.stack, fix), f"Applied fix: {fix.description}.")
         return True
 
     def can_fix(self) -> bool:
@@ -387,60 +400,27 @@ class ModelPane(Pane):
         def added(kind: str | None) -> None:
             if kind is None:
                 return
-            layers = self.layers
-            at = self.selected + 1 if layers else 0
-            layers.insert(at, LAYER_KINDS[kind]())
-            self._commit_layers(layers, at)
+            at = self.selected + 1 if self.stack.layers else 0
+            self._commit(stack_edits.insert(self.stack, at, kind))
             self.home().focus()
 
         self.app.push_screen(PickScreen("Add which layer?", ADD_CHOICES), added)
 
     def action_remove(self) -> None:
-        layers = self.layers
+        layers = self.stack.layers
         if not layers:
             return
-        removed = layers.pop(self.selected)
-        self._commit_layers(
-            layers,
-            max(0, self.selected - (self.selected >= len(layers))),
-            f"Removed layer {self.selected + 1} ({layer_label(removed)}).",
-        )
+        removed = f"Removed layer {self.selected + 1} ({layer_label(layers[self.selected])})."
+        self._commit(stack_edits.remove(self.stack, self.selected), removed)
 
     def action_move(self, delta: int) -> None:
-        layers = self.layers
-        to = self.selected + delta
-        if not layers or not 0 <= to < len(layers):
-            return
-        layers[self.selected], layers[to] = layers[to], layers[self.selected]
-        self._commit_layers(layers, to)
+        self._commit(stack_edits.move(self.stack, self.selected, delta))
 
     def action_toggle_sequences(self) -> None:
-        layers = self.layers
-        if not layers or not is_recurrent(layers[self.selected]):
-            self.app.notify(
-                "return_sequences applies to SimpleRNN, LSTM and GRU layers.", severity="warning"
-            )
-            return
-        layer = layers[self.selected]
-        if isinstance(layer, Bidirectional):
-            inner = layer.layer
-            layers[self.selected] = dataclasses.replace(
-                layer, layer=dataclasses.replace(inner, return_sequences=not inner.return_sequences)
-            )
-        else:
-            layers[self.selected] = dataclasses.replace(
-                layer, return_sequences=not layer.return_sequences
-            )
-        self._commit_layers(layers)
+        self._edit_selected(stack_edits.toggle_return_sequences)
 
     def action_toggle_bidirectional(self) -> None:
-        layers = self.layers
-        if not layers or not is_recurrent(layers[self.selected]):
-            self.app.notify(
-                "Bidirectional wraps SimpleRNN, LSTM and GRU layers.", severity="warning"
-            )
-            return
-        self._set_bidirectional(not isinstance(layers[self.selected], Bidirectional))
+        self._edit_selected(stack_edits.toggle_bidirectional)
 
     def action_pick_preset(self) -> None:
         def picked(name: str | None) -> None:

@@ -22,7 +22,7 @@ from tui.pane import Pane
 
 if TYPE_CHECKING:
     from engine.series import Series
-    from tui.charts import Chart
+    from tui.chart import Chart
 
 SYNTHETIC_FIELDS = field_defs(
     SyntheticSeries,
@@ -60,15 +60,6 @@ WINDOW_FIELDS = field_defs(
 )
 SOURCES = {"synthetic": SyntheticSeries, "csv": CsvSeries}
 SOURCE_FIELDS = {"synthetic": SYNTHETIC_FIELDS, "csv": CSV_FIELDS}
-
-
-def _data_error_field(message: str, source: str) -> str:
-    """Which field a series error belongs to (the message itself names the file and value)."""
-    if source == "csv" and "column" in message and "line" not in message:
-        return "column"
-    if "split_time" in message or "too short for window" in message:
-        return "split_time"
-    return "path" if source == "csv" else "length"
 
 
 class SeriesPane(Pane):
@@ -111,7 +102,7 @@ class SeriesPane(Pane):
 
     async def _add_chart(self) -> None:
         """After the first frame: the chart, then the series checked and drawn."""
-        from tui.charts import Chart
+        from tui.chart import Chart
 
         self._chart = Chart(hint="No valid series: fix the marked field.", id="series-chart")
         await self.query_one("#series-view").mount(self._chart, before="#series-summary")
@@ -190,8 +181,8 @@ class SeriesPane(Pane):
             if not marks and not wmarks:
                 try:
                     series = load_series(spec, window.window)
-                except DataError as exc:  # its message names the file or field and the value
-                    marks[_data_error_field(str(exc), source)] = str(exc)
+                except DataError as exc:  # marked at its field, e.g. series.column
+                    marks[exc.field.rsplit(".", 1)[-1]] = str(exc)
         form.mark(marks)
         windows.mark(wmarks)
         self.set_problems(len(marks) + len(wmarks))
