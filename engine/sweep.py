@@ -2,12 +2,14 @@
 
 The course sweeps the rate ``start * 10**(epoch / epochs_per_decade)`` (1e-8, 20, 100 epochs) and
 reads a good rate off a plot of loss against rate. ``suggest`` turns that plot into three numbers,
-each defined in its own function below. ``engine.training.sweep`` runs the sweep itself.
+each defined in its own function below; ``SUGGESTIONS`` says what each means, in the order every
+view lists them. ``engine.training.sweep`` runs the sweep itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,6 +17,23 @@ from engine.errors import ConfigError, SeqlabError
 from engine.specs import Experiment, SweepSpec, TrainSpec, check_value
 
 EXPLODED = 4.0  # a loss above this many times the best so far has left the useful part of the curve
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One suggested rate as the views describe it: its key in ``suggest``'s result, and why."""
+
+    name: str
+    meaning: str
+
+
+# The order every view lists the suggestions in: the recommended one first.
+SUGGESTIONS = (
+    Suggestion("valley", "middle of the longest falling stretch (usually the best start)"),
+    Suggestion("steep", "where the loss falls fastest"),
+    Suggestion("minimum", "the rate at the lowest loss ÷ 10"),
+)
+RECOMMENDED = SUGGESTIONS[0]  # valley: the rate to train with when in doubt
 
 
 def sweep_rates(spec: SweepSpec) -> np.ndarray:
@@ -80,7 +99,10 @@ def valley(lrs: np.ndarray, losses: np.ndarray) -> float:
 
 
 def suggest(lrs: np.ndarray, losses: np.ndarray) -> dict[str, float]:
-    """The three suggestions ``minimum``, ``steep`` and ``valley``; non-finite points are skipped.
+    """The rate of each of ``SUGGESTIONS`` by name; non-finite points are skipped.
+
+    Keyed minimum, steep, valley, the order saved runs and the app's sweep log line have; views
+    that list the suggestions follow ``SUGGESTIONS`` instead.
 
     Raises SeqlabError when fewer than three finite points remain (the sweep diverged at once).
     """

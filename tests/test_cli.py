@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from engine.cli import command_names
 from engine.presets import PRESETS
+from tui.cli import command_names
 
 ENTRY = "import sys; from tui.entry import main; sys.exit(main())"  # the `seqlab` console script
 
@@ -129,13 +129,13 @@ def test_summary_json_reports_problems_and_fixes(run_cli):
 
 NO_TENSORFLOW = """
 import sys
-from engine.cli import main
+from tui.cli import main
 def loaded(*names):
     return sorted(m for m in sys.modules if m.split(".")[0] in names)
 for args in (["summary", "course-rnn"], ["summary", "quiz-q8", "--json"],
              ["baselines", "course-rnn"], ["presets"], ["preset", "course-rnn"]):
     assert main(args) == 0, args
-print("ENGINE", loaded("tensorflow", "keras", "textual"))
+print("CLI", loaded("tensorflow", "keras", "textual"))
 from tui.entry import main
 assert main(["summary", "course-lstm-2"]) == 0
 print("CONSOLE", loaded("tensorflow", "keras"))
@@ -146,7 +146,7 @@ def test_summary_and_baselines_do_not_import_tensorflow(python_subprocess):
     done = python_subprocess(NO_TENSORFLOW)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert "ENGINE []" in lines and lines[-1] == "CONSOLE []"
+    assert "CLI []" in lines and lines[-1] == "CONSOLE []"
 
 
 def test_baselines(run_cli):

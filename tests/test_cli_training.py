@@ -19,7 +19,7 @@ from engine.runstore import RunStore
 from engine.specs import CsvSeries, SweepSpec
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "engine.cli"]
+CLI = [sys.executable, "-m", "tui.cli"]
 
 
 def seqlab(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -123,7 +123,7 @@ def test_these_commands_load_no_tensorflow(python_subprocess, tmp_path) -> None:
     code = textwrap.dedent(
         f"""
         import sys
-        from engine.cli import main
+        from tui.cli import main
         main(["summary", "course-rnn"])
         main(["runs", "--runs", {str(tmp_path)!r}])
         main(["show", "x", "--runs", {str(tmp_path)!r}])
@@ -134,6 +134,56 @@ def test_these_commands_load_no_tensorflow(python_subprocess, tmp_path) -> None:
     )
     result = python_subprocess(code)
     assert result.stdout.strip().splitlines()[-1] == "False False", result
+
+
+SAVED_RUNS = """
+import numpy as np
+from engine.presets import PRESETS
+from engine.runstore import RunStore
+from engine.sweep import suggest
+store = RunStore(RUNS)
+train = store.create(PRESETS["course-rnn"], "train", 3)
+for e in (1, 2, 3):
+    train.append({"epoch": e, "loss": 9 / e, "mae": 10 / e, "learning_rate": 1e-5, "seconds": 0.1})
+train.write_metrics({"val_mae": 5.4, "val_mse": 31.0, "naive_mae": 5.9, "naive_mse": 61.8})
+t = np.arange(1000.0, 1100.0)
+train.write_forecast(t, 50 + np.sin(t / 9), 50 + np.sin(t / 9) + 0.2)
+train.finish("finished")
+sweep = store.create(PRESETS["course-rnn"], "sweep", 40)
+lrs, losses = 1e-8 * 10 ** (np.arange(40) / 10), 30 - np.arange(40) / 2
+for e, (lr, loss) in enumerate(zip(lrs, losses), start=1):
+    sweep.append({"epoch": e, "learning_rate": lr, "loss": loss, "seconds": 0.1})
+best = int(np.argmin(losses))
+sweep.write_metrics({"best_loss": float(losses[best]), "best_learning_rate": float(lrs[best]),
+                     "suggestions": suggest(lrs, losses)})
+sweep.finish("finished")
+"""
+
+HEADLESS = """
+import contextlib, io, sys
+RUNS = sys.argv[1]
+exec(SAVED_RUNS)
+from tui.entry import main
+commands = [["presets"], ["preset", "course-rnn"], ["summary", "course-rnn"],
+            ["baselines", "course-rnn"], ["runs", "--runs", RUNS],
+            ["show", train.run_id, "--runs", RUNS], ["show", sweep.run_id, "--runs", RUNS]]
+out = io.StringIO()
+for args in commands:
+    with contextlib.redirect_stdout(out):
+        assert main(args) == 0, args
+shown = out.getvalue()
+assert "loss / MAE per epoch" in shown and "forecast · MAE 5.40 · naive 5.90" in shown, shown
+assert "LR sweep: loss vs learning rate" in shown and "apply one" not in shown, shown
+print(sorted({m.split(".")[0] for m in sys.modules} & {"textual", "tensorflow", "keras"}))
+"""
+
+
+def test_headless_commands_load_no_textual_and_no_tensorflow(python_subprocess, tmp_path) -> None:
+    """The command line is a view in ``tui`` but must start like a script: no Textual, and no
+    TensorFlow except to train. ``show`` is run on saved runs, so its charts are drawn too."""
+    result = python_subprocess(f"SAVED_RUNS = {SAVED_RUNS!r}\n" + HEADLESS, str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result
 
 
 # --- training from the command line ------------------------------------------------------------
@@ -152,7 +202,7 @@ def test_run_prints_epochs_and_a_summary_and_no_tensorflow_logs(tiny_file, tmp_p
     assert all("ETA 0:0" in line for line in epochs[1:])
     assert any(line.startswith("validation MAE ") and "(naive 6.7389)" in line for line in out)
     assert "MSE" in out[-2]
-    [info] = RunStore(tmp_path / "runs").list()
+    [info] = RunStore(tmp_path / "runs").runs()
     assert out[-1] == f"run saved in {info.path}"
     assert (tmp_path / "runs" / "tensorflow.log").exists()
 
@@ -206,7 +256,7 @@ def test_ctrl_c_saves_the_run_as_stopped_and_exits_130(tiny_experiment, tmp_path
     )
     stopped = [line for line in out.splitlines() if line.startswith("stopped: ")]
     assert stopped and "stopped by request after" in stopped[0]
-    [info] = RunStore(tmp_path / "runs").list()
+    [info] = RunStore(tmp_path / "runs").runs()
     assert info.status == "stopped" and info.epochs >= 3
     assert len(RunStore(tmp_path / "runs").history(info.path)) == info.epochs
 
@@ -228,7 +278,7 @@ def test_sweep_then_runs_then_show(run_cli, tiny_file, tmp_path) -> None:
     assert code == 0, err
     lines = out.splitlines()
     assert sum(line.startswith("epoch ") and " lr " in line for line in lines) == 12
-    assert "loss vs learning rate (log axis)" in out and "1e-6" in out  # 10^k tick labels
+    assert "LR sweep: loss vs learning rate" in out and "1e-6" in out  # 10^k tick labels
     assert "\x1b[" not in out  # no colour codes when not on a terminal
     for name in ("valley", "minimum", "steep"):
         assert any(line.split()[:1] == [name] for line in lines), name
@@ -255,10 +305,10 @@ def test_sweep_then_runs_then_show(run_cli, tiny_file, tmp_path) -> None:
     code, out, _ = run_cli("show", Path(train_dir).name[-4:], "--runs", runs)
     assert code == 0
     assert "status   finished" in out and "naive" in out and "MAE" in out
-    assert "loss and MAE per epoch" in out and "validation period: actual and forecast" in out
+    assert "loss / MAE per epoch" in out and "forecast · MAE " in out
     code, _, err = run_cli("show", "tiny", "--runs", runs)
     assert code == 2
     one_error_line(err, "show", "run 'tiny' is ambiguous")
     sweep_id = listed[1]["run_id"]
     code, out, _ = run_cli("show", sweep_id, "--runs", runs)
-    assert code == 0 and "loss vs learning rate" in out and "valley" in out
+    assert code == 0 and "LR sweep: loss vs learning rate" in out and "valley" in out

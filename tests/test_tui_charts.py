@@ -1,4 +1,4 @@
-"""Charts: figures from numbers, drawing that survives any number, and repaint throttling."""
+"""Charts: figures from numbers, drawing that survives any number, text, repaint throttling."""
 
 from __future__ import annotations
 
@@ -13,20 +13,7 @@ from textual.app import App, ComposeResult
 from textual_plotext import Plot
 
 from engine.events import EpochEnded
-from tui.charts import (
-    Chart,
-    Figure,
-    Trace,
-    clean,
-    draw,
-    envelope,
-    fmt_number,
-    linear_ticks,
-    log_ticks,
-    smooth,
-    tick_labels,
-    whole_ticks,
-)
+from tui.chart import Chart
 from tui.figures import (
     History,
     compare_figure,
@@ -34,6 +21,20 @@ from tui.figures import (
     loss_figure,
     lr_figure,
     sweep_figure,
+)
+from tui.numbers import fmt_number
+from tui.plotting import (
+    Figure,
+    Trace,
+    clean,
+    draw,
+    envelope,
+    linear_ticks,
+    log_ticks,
+    smooth,
+    tick_labels,
+    to_text,
+    whole_ticks,
 )
 
 NASTY = [math.nan, math.inf, -math.inf, 0.0, -1.0, 1e-300, 1e300, 5.0]
@@ -108,6 +109,8 @@ def test_empty_figure_draws_nothing():
 
 def test_ticks_and_numbers():
     assert log_ticks(-8, -3)[1] == ["1e-8", "1e-7", "1e-6", "1e-5", "1e-4", "1e-3"]
+    float32_rates = np.float32([1e-8, 4e-4]).astype("float64")  # as a saved sweep holds them
+    assert log_ticks(*np.log10(float32_rates))[1] == ["1e-8", "1e-7", "1e-6", "1e-5", "1e-4"]
     ticks, labels = log_ticks(math.log10(3e-6), math.log10(8e-6))
     assert labels == ["5e-6"] or len(labels) >= 2
     assert whole_ticks(1, 40) == [1, 9, 17, 25, 33] and whole_ticks(1, 1) == [1]
@@ -151,6 +154,39 @@ def test_figures_hold_the_numbers():
     assert [t.label for t in compare.traces] == ["a", "b"]
 
 
+def test_to_text_is_the_figure_at_the_size_asked_for():
+    """The command line's charts: the same figure as plain text, colour codes only on request."""
+    lrs = 1e-8 * 10 ** (np.arange(60) / 20)
+    figure = sweep_figure(lrs, 30 - np.arange(60) / 3, {"valley": 1e-6, "steep": 3e-7})
+    text = to_text(figure, 100, 20)
+    assert text is not None and "\x1b[" not in text
+    lines = text.splitlines()
+    assert len(lines) == 20 and max(len(line) for line in lines) == 100
+    assert "LR sweep: loss vs learning rate" in text and "1e-6" in text
+    assert "valley 1e-6" in text and "steep 3e-7" in text  # the legend
+    assert to_text(figure, 100, 20) == text  # plotext's global figure is cleared after each
+    coloured = to_text(figure, 100, 20, color=True)
+    assert coloured is not None and "\x1b[" in coloured
+    assert to_text(Figure(hint="nothing"), 100, 20) is None
+
+
+CHART_MODEL_IMPORTS = """
+import sys
+from tui.figures import loss_figure, History
+from tui.plotting import to_text
+before = sorted({m.split(".")[0] for m in sys.modules} & {"textual", "rich", "plotext"})
+to_text(loss_figure(History([1, 2], [3.0, 2.0], [3.5, 2.5])), 60, 10)
+after = sorted({m.split(".")[0] for m in sys.modules} & {"textual", "rich", "plotext"})
+print(before, after)
+"""
+
+
+def test_the_chart_model_imports_no_textual(python_subprocess):
+    done = python_subprocess(CHART_MODEL_IMPORTS)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] ['plotext']"
+
+
 class ChartApp(App):
     def compose(self) -> ComposeResult:
         yield Chart(hint="Nothing here yet.")
@@ -181,15 +217,15 @@ def test_slow_chart_repaints_less_often(monkeypatch):
     drawing cannot take the training process's CPU however fast epochs come."""
     import time
 
-    from tui import charts
+    from tui import chart as chart_module
 
-    real_draw = charts.draw
+    real_draw = chart_module.draw
 
     def slow_draw(*args, **kwargs):
         time.sleep(0.05)
         return real_draw(*args, **kwargs)
 
-    monkeypatch.setattr(charts, "draw", slow_draw)
+    monkeypatch.setattr(chart_module, "draw", slow_draw)
 
     async def scenario() -> None:
         app = ChartApp()

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args:  # a bare ``seqlab`` skips importing the CLI (its parser, baselines, plots)
-        from engine import cli
+    if args:  # a bare ``seqlab`` skips importing the command line (its parser, baselines)
+        from tui import cli
 
         if args[0].startswith("-") or args[0] in cli.command_names():
             return cli.main(args)

@@ -1,4 +1,8 @@
-"""The app's figures, built from plain numbers (pure functions, so tests need no screen)."""
+"""The figures both views show, built from plain numbers (pure functions, so tests need no screen).
+
+The app shows them in ``tui.chart.Chart`` widgets; the command line prints them with
+``tui.plotting.to_text``.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,12 @@ import numpy as np
 
 from engine.events import EpochEnded
 from engine.series import Series
-from engine.sweep import EXPLODED
-from tui.charts import COLORS, Figure, Trace, drawable, smooth
+from engine.sweep import EXPLODED, SUGGESTIONS
 from tui.numbers import fmt_number
+from tui.plotting import COLORS, Figure, Trace, Values, drawable, smooth
 
 ZOOMS = (None, 100, 50, 20)  # "last N epochs" choices the zoom key cycles through
+# one per engine.sweep.SUGGESTIONS name, in the app and on the command line alike
 SUGGESTION_COLORS = {"valley": "green+", "steep": "yellow", "minimum": "magenta+"}
 
 
@@ -146,8 +151,8 @@ def lr_figure(history: History, *, last_n: int | None = None) -> Figure:
 
 
 def sweep_figure(
-    lrs: Sequence[float],
-    losses: Sequence[float],
+    lrs: Values,
+    losses: Values,
     suggestions: dict[str, float],
     *,
     log_y: bool = False,
@@ -168,7 +173,7 @@ def sweep_figure(
         hi = float(finite.max()) if log_y else min(float(finite.max()), EXPLODED * lo)
         if hi > lo:
             ylim = (lo * 0.9 if log_y else min(0.0, lo), hi * 1.05)
-        for name in ("valley", "steep", "minimum"):
+        for name in (s.name for s in SUGGESTIONS):
             lr = suggestions.get(name)
             if lr is not None and math.isfinite(lr) and lr > 0:
                 ys = ylim or (lo, float(finite.max()))
@@ -188,9 +193,9 @@ def sweep_figure(
 
 
 def forecast_figure(
-    time: Sequence[float] | None,
-    actual: Sequence[float] | None,
-    forecast: Sequence[float] | None,
+    time: Values | None,
+    actual: Values | None,
+    forecast: Values | None,
     metrics: dict[str, float] | None = None,
 ) -> Figure:
     """The validation forecast against the actual series, titled with MAE and the naive MAE."""

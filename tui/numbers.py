@@ -1,4 +1,4 @@
-"""Numbers as the app writes them; apart from tui.charts so the first frame needs no plotext."""
+"""Numbers as the app writes them; apart from tui.plotting so the first frame needs no plotext."""
 
 from __future__ import annotations
 

@@ -1,36 +1,27 @@
-"""Charts: a plain description of a figure, and a textual-plotext widget that draws it.
+"""Charts as values: a ``Figure`` of ``Trace`` lines, drawn onto plotext by ``draw``.
 
-Every figure in the app (series, loss/MAE, learning rate, LR sweep, forecast, run comparison) is a
-``Figure`` value built by a pure function from numbers, so the figures are testable without a
-screen. ``Chart`` redraws the whole plotext figure from its ``Figure`` on every render: plotext 5
-rewrites its stored data in place when it builds a log-scale plot, so keeping a figure between
-renders would crash or blank the second repaint. Log axes are therefore drawn as log10 values on a
-linear axis with ``10^k`` tick labels, and non-finite values (and non-positive ones on log axes) are
-dropped before plotext sees them. Updates are coalesced to at most ``MAX_FPS`` renders a second,
-fewer when a build is slow (``REPAINT_COST_FACTOR``).
+Both views use this model (no Textual here): the app's ``tui.chart.Chart`` widget draws a figure
+into a textual-plotext plot, and the command line prints ``to_text(figure, ...)``. Every figure is
+a value built by a pure function from numbers (``tui.figures``), so figures are testable without a
+screen. ``draw`` starts from a cleared plot each time: plotext 5 rewrites its stored data in place
+when it builds a log-scale plot, so keeping a figure between builds would crash or blank the second
+one. Log axes are therefore drawn as log10 values on a linear axis with ``10^k`` tick labels, and
+non-finite values (and non-positive ones on log axes) are dropped before plotext sees them.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 import numpy as np
-from rich.align import Align
-from rich.text import Text
-from textual.app import RenderResult
-from textual.timer import Timer
-from textual_plotext import PlotextPlot
 
 from tui.numbers import fmt_number
 
-MAX_FPS = 10.0
-# A chart waits between repaints at least this many times as long as its last build took, so
-# drawing takes at most ~5% of a core per chart however fast epochs come (a 120x40 loss chart
-# takes 10-30 ms to build: at 10 a second two of them took a quarter of a core from training).
-REPAINT_COST_FACTOR = 20.0
+Values: TypeAlias = Sequence[float] | np.ndarray  # one coordinate of a trace
+
 POINTS_PER_COLUMN = 4  # braille has 2 dots a column; min and max of each half keep every spike
 LARGEST = 1e30  # beyond this plotext's arithmetic overflows; such a loss has diverged anyway
 
@@ -42,8 +33,8 @@ COLORS = ("cyan+", "orange", "green+", "magenta+", "red+", "yellow", "blue+", "g
 class Trace:
     """One line of a chart."""
 
-    x: Sequence[float]
-    y: Sequence[float]
+    x: Values
+    y: Values
     label: str = ""
     color: str = COLORS[0]
 
@@ -65,8 +56,8 @@ class Figure:
 
 
 def clean(
-    x: Sequence[float],
-    y: Sequence[float],
+    x: Values,
+    y: Values,
     xlog: bool = False,
     ylog: bool = False,
     max_points: int | None = None,
@@ -117,7 +108,8 @@ def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> tuple[list[float], li
         return [], []
     if hi - lo < 1e-9:
         return [lo], [fmt_number(10**lo)]
-    first, last = math.floor(lo), math.ceil(hi)
+    # a rate saved as float32 is a hair off its decade (log10 gives -8.0000000026 for 1e-8)
+    first, last = math.floor(lo + 1e-6), math.ceil(hi - 1e-6)
     decades = list(range(first, last + 1))
     step = max(1, math.ceil(len(decades) / max_ticks))
     ticks = [float(d) for d in decades[::step] if lo - 1e-9 <= d <= hi + 1e-9]
@@ -169,7 +161,7 @@ def whole_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
     return [float(t) for t in range(first, last + 1, step)]
 
 
-def smooth(values: Sequence[float], weight: float = 0.6) -> np.ndarray:
+def smooth(values: Values, weight: float = 0.6) -> np.ndarray:
     """Debiased exponential moving average (as TensorBoard smooths); non-finite values stay."""
     out = np.asarray(values, dtype="float64").copy()
     last, debias = 0.0, 0.0
@@ -182,8 +174,11 @@ def smooth(values: Sequence[float], weight: float = 0.6) -> np.ndarray:
     return out
 
 
-def draw(plt, figure: Figure, width: int | None = None) -> bool:
-    """Draws the figure onto a (cleared) plotext plot; False when there is no point to draw."""
+def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
+    """Draws the figure onto a plotext plot (cleared first); False when there is no point to draw.
+
+    ``plt`` is the ``plotext`` module or a textual-plotext ``Plot``: both have its functions.
+    """
     plt.clear_figure()
     drawn: list[tuple[np.ndarray, np.ndarray, Trace]] = []
     max_points = width * POINTS_PER_COLUMN if width else None
@@ -234,65 +229,21 @@ def draw(plt, figure: Figure, width: int | None = None) -> bool:
     return True
 
 
-class Chart(PlotextPlot):
-    """A chart widget that draws a ``Figure`` and redraws at most ``MAX_FPS`` times a second."""
+def to_text(figure: Figure, width: int, height: int, color: bool = False) -> str | None:
+    """The figure as terminal text, ``width`` x ``height`` characters; None if nothing to draw.
 
-    DEFAULT_CSS = """
-    Chart {
-        width: 1fr;
-        height: 1fr;
-        min-height: 5;
-    }
+    For the command line: plotext's own module-level figure, at exactly the size asked for (also
+    when stdout is not a terminal), with no background colour; ANSI codes only with ``color``.
     """
+    import plotext as plt  # here, so that importing the model loads no plotext
 
-    def __init__(self, hint: str = "No data yet.", **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._figure = Figure(hint=hint)
-        self._rendered: tuple[Figure, tuple[object, ...], RenderResult] | None = None
-        self._last_refresh = 0.0
-        self._build_seconds = 0.0  # how long the last build took
-        self._timer: Timer | None = None
-        self.renders = 0  # how many times the figure was built (read by tests and the benchmark)
-
-    @property
-    def figure(self) -> Figure:
-        return self._figure
-
-    def show(self, figure: Figure) -> None:
-        """Shows a new figure; the repaint is delayed so repaints stay under MAX_FPS, and apart by
-        REPAINT_COST_FACTOR times the last build."""
-        self._figure = figure
-        if self._timer is not None:
-            return  # a repaint is already scheduled and will pick up this figure
-        gap = max(1.0 / MAX_FPS, REPAINT_COST_FACTOR * self._build_seconds)
-        wait = self._last_refresh + gap - time.monotonic()
-        if wait <= 0:
-            self._repaint()
-        else:
-            self._timer = self.set_timer(wait, self._repaint)
-
-    def _repaint(self) -> None:
-        self._timer = None
-        self._last_refresh = time.monotonic()
-        self.refresh()
-
-    def render(self) -> RenderResult:
-        """Builds the figure afresh, unless the same figure was just built at the same size."""
-        if self.size.width < 8 or self.size.height < 3:
-            return Text("")
-        figure, key = self._figure, (self.size, self.app.theme, self.theme)
-        if self._rendered is not None and self._rendered[0] is figure and self._rendered[1] == key:
-            return self._rendered[2]
-        self.renders += 1
-        start = time.perf_counter()
-        if draw(self.plt, figure, self.size.width):
-            result = super().render()
-        else:
-            text = Text(justify="center")
-            if figure.title:
-                text.append(figure.title + "\n\n", style="bold")
-            text.append(figure.hint, style="italic")
-            result = Align.center(text, vertical="middle", height=self.size.height)
-        self._rendered = (figure, key, result)
-        self._build_seconds = time.perf_counter() - start
-        return result
+    try:
+        if not draw(plt, figure, width):
+            return None
+        plt.limitsize(False, False)
+        plt.plotsize(width, height)
+        plt.theme("clear")
+        text = plt.build()
+    finally:
+        plt.clear_figure()
+    return text if color else plt.uncolorize(text)

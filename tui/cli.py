@@ -1,6 +1,8 @@
 """The headless command line: ``seqlab SUBCOMMAND ...``. Errors: one line on stderr, exit code 2.
 
-``tui.entry`` sends every known sub-command here; with none, it opens the TUI instead.
+``tui.entry`` sends every known sub-command here; with none, it opens the TUI instead. A view like
+the app, so it lives in ``tui``, but it imports no Textual: what it prints is in ``tui.cli_output``
+and its charts are the app's figures as text. TensorFlow loads only for ``run`` and ``sweep``.
 """
 
 from __future__ import annotations
@@ -9,37 +11,38 @@ import argparse
 import contextlib
 import dataclasses
 import json
-import math
 import os
-import shutil
 import signal
 import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, TextIO
 
 from engine import config
 from engine.baselines import baselines
 from engine.errors import SeqlabError
-from engine.events import (
-    EpochEnded,
-    Event,
-    RunFailed,
-    RunFinished,
-    RunStarted,
-    RunStopped,
-    SweepPoint,
-    event_dict,
-)
-from engine.plots import forecast_chart, loss_chart, sweep_chart
+from engine.events import RunFailed, RunFinished, RunStopped
 from engine.presets import PRESETS, resolve
 from engine.runstore import RunStore
-from engine.series import Series, load_series, period_of
+from engine.series import load_series, period_of
 from engine.shapes import fmt_shape, infer
 from engine.specs import Experiment, TrainSpec, check_value
 from engine.stop import StopRequest
+from engine.sweep import RECOMMENDED
+from tui.cli_output import (
+    SWEEP_CHART_HEIGHT,
+    EventPrinter,
+    duration,
+    fmt,
+    jsonable,
+    print_chart,
+    series_line,
+    suggestion_lines,
+    table,
+)
 
 EXIT_USAGE = 2
 
@@ -65,26 +68,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] = frozenset()
-) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            str(c).rjust(w) if i in right else str(c).ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
-
-
 def cmd_presets(args: argparse.Namespace) -> int:
     rows = [(name, exp.description) for name, exp in PRESETS.items()]
     if args.json:
         print(json.dumps({name: exp.description for name, exp in PRESETS.items()}, indent=2))
     else:
-        print(_table(("preset", "description"), rows))
+        print(table(("preset", "description"), rows))
     return 0
 
 
@@ -136,7 +125,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         )
         for r in report.layers
     ]
-    print(_table(("#", "layer", "output shape", "params"), rows, right={0, 3}))
+    print(table(("#", "layer", "output shape", "params"), rows, right={0, 3}))
     total = "?" if report.total_params is None else f"{report.total_params:,}"
     print(f"total params: {total}")
     if report.mode:
@@ -144,19 +133,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
     for p in report.problems:
         print(f"problem: {p}")
     return 0
-
-
-def _series_line(series: Series) -> str:
-    """One line that shows what was read: points, split, first and last values (with labels)."""
-
-    def point(i: int) -> str:
-        label = f" ({series.labels[i]})" if series.labels else ""
-        return f"{float(series.values[i]):g}{label}"
-
-    return (
-        f"{series.name}, {len(series)} points ({len(series.train)} train, "
-        f"{len(series.valid)} validation), first {point(0)}, last {point(-1)}"
-    )
 
 
 def cmd_baselines(args: argparse.Namespace) -> int:
@@ -168,7 +144,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
         return 0
     print(f"{exp.name}: {len(series.valid)} validation points from t={series.split_time}")
-    print(f"series: {_series_line(series)}")
+    print(f"series: {series_line(series)}")
     rows = [
         (
             b.name,
@@ -180,7 +156,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
         )
         for b in made
     ]
-    print(_table(("baseline", "method", "MAE", "MSE", "RMSE", "sMAPE%"), rows, right={2, 3, 4, 5}))
+    print(table(("baseline", "method", "MAE", "MSE", "RMSE", "sMAPE%"), rows, right={2, 3, 4, 5}))
     for note in skipped:
         print(f"skipped: {note}")
     return 0
@@ -235,7 +211,14 @@ def _native_stderr_to(log_path: Path) -> Iterator[None]:
     python_stderr = sys.stderr
     show_warning = warnings.showwarning
 
-    def to_log(message, category, filename, lineno, file=None, line=None):
+    def to_log(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         text = warnings.formatwarning(message, category, filename, lineno, line)
         os.write(log_fd, text.encode("utf-8", "replace"))
 
@@ -262,7 +245,7 @@ def _ctrl_c_stops(stop: StopRequest, command: str) -> Iterator[None]:
         yield
         return
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
@@ -277,70 +260,6 @@ def _ctrl_c_stops(stop: StopRequest, command: str) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _jsonable(value: Any) -> Any:
-    """JSON has no NaN or infinity: they become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-class _EventPrinter:
-    """Prints a run's events: one line per epoch or sweep point, or one JSON object per event."""
-
-    def __init__(self, as_json: bool) -> None:
-        self.as_json = as_json
-        self.seconds: list[float] = []
-        self.width = 1
-
-    def __call__(self, event: Event) -> None:
-        if self.as_json:
-            data = event_dict(event)
-            if isinstance(event, RunFinished):
-                data = {**data, **event.metrics}  # val_mae, val_mse, ... at the top level
-            print(json.dumps(_jsonable(data)), flush=True)
-        elif isinstance(event, RunStarted):
-            self.width = len(str(event.total_epochs))
-            what = "sweeping the learning rate of" if event.kind == "sweep" else "training"
-            print(
-                f"{what} {event.experiment_name}: {event.total_epochs} epochs of "
-                f"{event.steps_per_epoch} batches, {event.params:,} parameters",
-                flush=True,
-            )
-            for note in event.notes:
-                print(f"note: {note}", flush=True)
-        elif isinstance(event, EpochEnded):
-            print(self.epoch_line(event), flush=True)
-        elif isinstance(event, SweepPoint):
-            print(
-                f"epoch {event.epoch:>{self.width}}/{event.total_epochs}  "
-                f"lr {event.learning_rate:.3e}  loss {event.loss:.4f}  {event.seconds:.2f} s",
-                flush=True,
-            )
-
-    def epoch_line(self, e: EpochEnded) -> str:
-        if e.epoch > 1:  # the first epoch includes compiling the model
-            self.seconds.append(e.seconds)
-        recent = self.seconds[-20:]
-        eta = (sum(recent) / len(recent)) * (e.total_epochs - e.epoch) if recent else None
-        line = (
-            f"epoch {e.epoch:>{self.width}}/{e.total_epochs}  loss {e.loss:.4f}  mae {e.mae:.4f}  "
-            f"lr {e.learning_rate:.2e}  {e.seconds:.2f} s"
-        )
-        if e.val_loss is not None:
-            line += f"  val_loss {e.val_loss:.4f}  val_mae {e.val_mae:.4f}"
-        return line + (f"  ETA {_duration(eta)}" if eta is not None else "")
-
-
 def _run_with_events(args: argparse.Namespace, kind: str) -> int:
     from engine import training
 
@@ -349,7 +268,7 @@ def _run_with_events(args: argparse.Namespace, kind: str) -> int:
     exp = _override(exp, "learning_rate", getattr(args, "lr", None), "--lr", float)
     store = _store(args)
     store.check_writable()  # before TensorFlow loads
-    printer = _EventPrinter(args.json)
+    printer = EventPrinter(args.json)
     if not args.json:
         print(f"{exp.name}: loading TensorFlow and compiling the model ...", flush=True)
     stop = StopRequest()
@@ -378,7 +297,7 @@ def _run_with_events(args: argparse.Namespace, kind: str) -> int:
 def _print_finished(experiment: str, done: RunFinished, store: RunStore) -> None:
     """The closing summary: metrics next to naive, or the sweep's chart and suggestions."""
     m = done.metrics
-    print(f"finished {done.epochs} epochs in {_duration(done.seconds)}")
+    print(f"finished {done.epochs} epochs in {duration(done.seconds)}")
     if done.kind == "train":
         print(
             f"validation MAE {m['val_mae']:.4f} (naive {m['naive_mae']:.4f})   "
@@ -386,40 +305,27 @@ def _print_finished(experiment: str, done: RunFinished, store: RunStore) -> None
         )
         print(f"run saved in {done.run_dir}")
         return
-    info = store.info(Path(done.run_dir))
+    assert done.run_dir is not None  # the command line always trains with a store
+    run_dir = Path(done.run_dir)
+    info = store.info(run_dir)
     if info is not None and info.reason:
         print(f"ended early: {info.reason}")
-    points = store.sweep_points(Path(done.run_dir))
-    width = min(shutil.get_terminal_size((100, 24)).columns, 120)
-    print()
-    print(
-        sweep_chart(
-            [p[0] for p in points],
-            [p[1] for p in points],
-            done.suggestions,
-            width=width,
-            height=20,
-            color=sys.stdout.isatty(),
-        )
-    )
-    _print_suggestions(done.suggestions, m)
-    print(f"apply one: seqlab run {experiment} --lr {done.suggestions['valley']:.2g}")
+    _print_sweep(store, run_dir, done.suggestions, m)
+    print(f"apply one: seqlab run {experiment} --lr {done.suggestions[RECOMMENDED.name]:.2g}")
     print(f"run saved in {done.run_dir}")
 
 
-SUGGESTION_TEXT = {
-    "valley": "middle of the longest falling stretch of the loss (log axis)",
-    "minimum": "a tenth of the rate at the lowest loss",
-    "steep": "where the loss falls fastest on the way down",
-}
+def _print_sweep(
+    store: RunStore, run_dir: Path, suggestions: dict[str, float], metrics: dict[str, Any]
+) -> None:
+    """The sweep's chart of loss against rate, then the suggested rates: what the app shows."""
+    from tui.figures import sweep_figure
 
-
-def _print_suggestions(suggestions: dict[str, float], m: dict[str, float]) -> None:
-    print(f"lowest loss {m['best_loss']:.4f} at learning rate {m['best_learning_rate']:.3e}")
-    print("suggested learning rates:")
-    for name in ("valley", "minimum", "steep"):
-        if name in suggestions:
-            print(f"  {name:<8} {suggestions[name]:.3e}  {SUGGESTION_TEXT[name]}")
+    points = store.sweep_points(run_dir)
+    lrs, losses = [p[0] for p in points], [p[1] for p in points]
+    print_chart(sweep_figure(lrs, losses, suggestions), SWEEP_CHART_HEIGHT)
+    if suggestions:
+        print("\n".join(suggestion_lines(suggestions, metrics)))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -430,16 +336,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return _run_with_events(args, "sweep")
 
 
-def _fmt(value: float | None, spec: str = ".4f") -> str:
-    return "-" if value is None else format(value, spec)
-
-
 def cmd_runs(args: argparse.Namespace) -> int:
     store = _store(args)
-    infos = store.list()
+    infos = store.runs()
     if args.json:
         out = [{**dataclasses.asdict(i), "path": str(i.path)} for i in infos]
-        print(json.dumps(_jsonable(out), indent=2))
+        print(json.dumps(jsonable(out), indent=2))
         return 0
     if not infos:
         print(f"no runs in {store.root}")
@@ -451,15 +353,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
             i.name,
             i.kind,
             f"{i.epochs}/{i.total_epochs}",
-            _fmt(i.val_mae),
-            _fmt(i.naive_mae),
+            fmt(i.val_mae),
+            fmt(i.naive_mae),
             i.created.replace("T", " ")[:16],
             i.run_id,
         )
         for n, i in enumerate(infos, start=1)
     ]
     headers = ("#", "status", "name", "kind", "epochs", "val MAE", "naive", "date", "run")
-    print(_table(headers, rows, right={0, 4, 5, 6}))
+    print(table(headers, rows, right={0, 4, 5, 6}))
     print(f"{len(infos)} run(s) in {store.root}, best validation MAE first")
     return 0
 
@@ -475,53 +377,26 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"epochs   {info.epochs}/{info.total_epochs}")
     print(f"folder   {info.path}")
     m = store.metrics(info.path)
-    width = min(shutil.get_terminal_size((100, 24)).columns, 120)
-    color = sys.stdout.isatty()
     if info.kind == "sweep":
-        points = store.sweep_points(info.path)
-        suggestions = m.get("suggestions", {})
-        print()
-        print(
-            sweep_chart(
-                [p[0] for p in points],
-                [p[1] for p in points],
-                suggestions,
-                width=width,
-                height=20,
-                color=color,
-            )
-        )
-        if suggestions:
-            _print_suggestions(suggestions, m)
+        _print_sweep(store, info.path, m.get("suggestions", {}), m)
         return 0
+    from tui.figures import History, forecast_figure, loss_figure
+
     if "val_mae" in m:
         rows = [
             (
                 name.upper() if name != "smape" else "sMAPE %",
-                _fmt(m.get(f"val_{name}")),
-                _fmt(m.get(f"naive_{name}")),
+                fmt(m.get(f"val_{name}")),
+                fmt(m.get(f"naive_{name}")),
             )
             for name in ("mae", "mse", "rmse", "smape")
         ]
         print()
-        print(_table(("metric", "model", "naive"), rows, right={1, 2}))
-    history = store.history(info.path)
-    if history:
-        print()
-        print(
-            loss_chart(
-                [r["epoch"] for r in history],
-                [r["loss"] for r in history],
-                [r["mae"] for r in history],
-                width=width,
-                height=16,
-                color=color,
-            )
-        )
+        print(table(("metric", "model", "naive"), rows, right={1, 2}))
+    print_chart(loss_figure(History.from_rows(store.history(info.path))))
     forecast = store.forecast(info.path)
     if forecast is not None:
-        print()
-        print(forecast_chart(*forecast, width=width, height=16, color=color))
+        print_chart(forecast_figure(*forecast, m))
     return 0
 
 

@@ -1,0 +1,149 @@
+"""How the command line writes: tables, durations, event lines, suggestions and text charts.
+
+Kept apart from ``tui.cli`` (arguments and commands) so each command reads as what it prints.
+Charts are the app's figures (``tui.figures``) printed by ``tui.plotting.to_text``; plotext loads
+only when a chart is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+from collections.abc import Sequence, Set
+from typing import TYPE_CHECKING, Any
+
+from engine.events import EpochEnded, Event, RunFinished, RunStarted, SweepPoint, event_dict
+from engine.series import Series
+from engine.sweep import SUGGESTIONS
+
+if TYPE_CHECKING:
+    from tui.plotting import Figure
+
+MAX_CHART_WIDTH = 120  # wider than this, a chart's lines are too far apart to read
+SWEEP_CHART_HEIGHT = 20
+CHART_HEIGHT = 16  # loss and forecast charts
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: Set[int] = frozenset()
+) -> str:
+    """Columns padded to their widest cell; the columns in ``right`` are right-aligned."""
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            str(c).rjust(w) if i in right else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def fmt(value: float | None, spec: str = ".4f") -> str:
+    """A number for a table cell; ``-`` when there is none."""
+    return "-" if value is None else format(value, spec)
+
+
+def duration(seconds: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def jsonable(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def series_line(series: Series) -> str:
+    """One line that shows what was read: points, split, first and last values (with labels)."""
+
+    def point(i: int) -> str:
+        label = f" ({series.labels[i]})" if series.labels else ""
+        return f"{float(series.values[i]):g}{label}"
+
+    return (
+        f"{series.name}, {len(series)} points ({len(series.train)} train, "
+        f"{len(series.valid)} validation), first {point(0)}, last {point(-1)}"
+    )
+
+
+class EventPrinter:
+    """Prints a run's events: one line per epoch or sweep point, or one JSON object per event."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.seconds: list[float] = []
+        self.width = 1
+
+    def __call__(self, event: Event) -> None:
+        if self.as_json:
+            data = event_dict(event)
+            if isinstance(event, RunFinished):
+                data = {**data, **event.metrics}  # val_mae, val_mse, ... at the top level
+            print(json.dumps(jsonable(data)), flush=True)
+        elif isinstance(event, RunStarted):
+            self.width = len(str(event.total_epochs))
+            what = "sweeping the learning rate of" if event.kind == "sweep" else "training"
+            print(
+                f"{what} {event.experiment_name}: {event.total_epochs} epochs of "
+                f"{event.steps_per_epoch} batches, {event.params:,} parameters",
+                flush=True,
+            )
+            for note in event.notes:
+                print(f"note: {note}", flush=True)
+        elif isinstance(event, EpochEnded):
+            print(self.epoch_line(event), flush=True)
+        elif isinstance(event, SweepPoint):
+            print(
+                f"epoch {event.epoch:>{self.width}}/{event.total_epochs}  "
+                f"lr {event.learning_rate:.3e}  loss {event.loss:.4f}  {event.seconds:.2f} s",
+                flush=True,
+            )
+
+    def epoch_line(self, e: EpochEnded) -> str:
+        if e.epoch > 1:  # the first epoch includes compiling the model
+            self.seconds.append(e.seconds)
+        recent = self.seconds[-20:]
+        eta = (sum(recent) / len(recent)) * (e.total_epochs - e.epoch) if recent else None
+        line = (
+            f"epoch {e.epoch:>{self.width}}/{e.total_epochs}  loss {e.loss:.4f}  mae {e.mae:.4f}  "
+            f"lr {e.learning_rate:.2e}  {e.seconds:.2f} s"
+        )
+        if e.val_loss is not None:
+            line += f"  val_loss {e.val_loss:.4f}  val_mae {e.val_mae:.4f}"
+        return line + (f"  ETA {duration(eta)}" if eta is not None else "")
+
+
+def suggestion_lines(suggestions: dict[str, float], metrics: dict[str, float]) -> list[str]:
+    """The sweep's lowest point, then each suggested rate with what it means (as the app lists)."""
+    lines = [
+        f"lowest loss {metrics['best_loss']:.4f} at learning rate "
+        f"{metrics['best_learning_rate']:.3e}",
+        "suggested learning rates:",
+    ]
+    for s in SUGGESTIONS:
+        if s.name in suggestions:
+            lines.append(f"  {s.name:<8} {suggestions[s.name]:.3e}  {s.meaning}")
+    return lines
+
+
+def print_chart(figure: Figure, height: int = CHART_HEIGHT) -> None:
+    """Prints a figure after a blank line, as wide as the terminal (up to ``MAX_CHART_WIDTH``),
+    in colour on a terminal; prints nothing when the figure has no point to draw."""
+    from tui.plotting import to_text
+
+    width = min(shutil.get_terminal_size((100, 24)).columns, MAX_CHART_WIDTH)
+    text = to_text(figure, width, height, color=sys.stdout.isatty())
+    if text is not None:
+        print()
+        print(text)
