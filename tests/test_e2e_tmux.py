@@ -1,6 +1,6 @@
 """End to end in a real terminal: seqlab in tmux trains the course RNN and saves the run.
 
-The real engine runs (TensorFlow in the engine process), so this takes ten seconds or so. It is
+The real engine runs (TensorFlow in the engine process), so this is slow (marked ``slow``). It is
 skipped only when tmux is not installed (.ci/run installs it).
 """
 
@@ -128,7 +128,7 @@ def test_train_two_epochs_in_a_real_terminal(tmp_path):
         assert exit_file.read_text().strip() == "0"
     finally:
         tmux.kill()
-    runs = RunStore(home / "runs").list()
+    runs = RunStore(home / "runs").runs()
     assert len(runs) == 1
     run = runs[0]
     assert (run.name, run.kind, run.status, run.epochs) == ("e2e-rnn", "train", "finished", 2)
@@ -154,9 +154,9 @@ def test_terminal_gone_mid_run_saves_the_run_as_stopped(tmp_path):
         tmux.kill()  # the terminal goes away: SIGHUP
     store = RunStore(home / "runs")
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (not store.list() or store.list()[0].status == "running"):
+    while time.monotonic() < deadline and (not store.runs() or store.runs()[0].status == "running"):
         time.sleep(0.2)
-    (run,) = store.list()
+    (run,) = store.runs()
     assert run.status == "stopped" and 0 < run.epochs < 500
     engine_pid = json.loads((Path(run.path) / "status.json").read_text())["pid"]
     assert app_pids  # the app (and, as its child, the engine process)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scripted import ScriptedBackend
 
 from engine.presets import get_preset
 from engine.runstore import RunStore
 from tui.app import SeqlabApp
-from tui.scripted import ScriptedBackend
 
 WIDE = (120, 40)
 SMALL = (80, 24)

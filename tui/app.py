@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
@@ -30,13 +33,14 @@ from engine.events import (
     EpochEnded,
     RunFailed,
     RunFinished,
+    RunKind,
     RunStarted,
     RunStopped,
     SweepPoint,
 )
 from engine.runstore import RunStore
 from engine.specs import Experiment
-from tui.backend import Backend, EngineState, RunEvent
+from tui.backend import Backend, EngineState, EngineStateName, RunEvent
 from tui.numbers import fmt_number
 from tui.pane import Pane
 from tui.series_pane import SeriesPane
@@ -50,12 +54,6 @@ PANES = {"series": SeriesPane.TITLE, "model": "Model", "training": "Training", "
 MOVES = {f"show_pane('{name}')" for name in PANES} | {"leave_field"}  # F1 lists them in one row
 STATUS_INTERVAL = 0.5  # seconds between top-bar updates while epochs stream in
 QUIT_GRACE = 1.5  # seconds a live run gets to stop and save when the app quits
-SUGGESTION_ORDER = ("valley", "steep", "minimum")
-SUGGESTION_NOTES = {
-    "valley": "middle of the longest falling stretch (usually the best start)",
-    "steep": "where the loss falls fastest",
-    "minimum": "the rate at the lowest loss ÷ 10",
-}
 
 
 def _breakpoint(size: int, breakpoints: list[tuple[int, str]]) -> str:
@@ -68,7 +66,7 @@ class LiveRun:
     """The run the app follows: its token, and how far it has got."""
 
     token: int
-    kind: str
+    kind: RunKind
     run_id: str = ""
     epoch: int = 0
     total: int = 0
@@ -100,6 +98,59 @@ class TopBar(Horizontal):
         yield Static(id="state")
 
 
+PaletteCommand = tuple[str, str, Callable[[], object]]  # title, help, what it runs
+
+
+class SeqlabCommands(Provider):
+    """The app's actions in the command palette (ctrl+p), beside Textual's own.
+
+    Each is titled as F1 lists it, with its key; those that cannot run now (stop with no live run,
+    fix with no problem) are left out, and so are quit (Textual offers it) and leaving a field.
+    """
+
+    def commands(self) -> Iterator[PaletteCommand]:
+        """The app's keys, then the current pane's, as they stand now."""
+        app = self.app
+        assert isinstance(app, SeqlabApp)
+        yield "Keys", "Show every key of the app (f1)", app.action_help
+        for binding in app.BINDINGS:
+            if not isinstance(binding, Binding) or binding.action in ("quit", "leave_field"):
+                continue
+            if app.check_action(binding.action.split("(")[0], ()) is not True:
+                continue
+            title = binding.tooltip or binding.description
+            yield (
+                f"{title} ({binding.key.split(',')[0]})",
+                binding.description,
+                partial(app.run_action, binding.action),
+            )
+        pane = app.current_pane
+        for binding in getattr(type(pane), "BINDINGS", []):
+            if isinstance(binding, Binding):
+                keys = (
+                    binding.key.split(",")[0]
+                    .replace("left_square_bracket", "[")
+                    .replace("right_square_bracket", "]")
+                )
+                yield (
+                    f"{binding.tooltip or binding.description} ({keys})",
+                    f"{pane.TITLE} pane",
+                    partial(pane.run_action, binding.action),
+                )
+
+    async def discover(self) -> Hits:
+        """Every command, by title, for the palette before anything is typed."""
+        for title, help_text, callback in sorted(self.commands(), key=itemgetter(0)):
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        """The commands whose title fuzzily matches ``query``."""
+        matcher = self.matcher(query)
+        for title, help_text, callback in self.commands():
+            if (score := matcher.match(title)) > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
 class SeqlabApp(App[None]):
     """Series, model builder, training and runs panes; keyboard first."""
 
@@ -107,11 +158,31 @@ class SeqlabApp(App[None]):
     TITLE = "seqlab"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    COMMANDS = App.COMMANDS | {SeqlabCommands}
     BINDINGS = [
-        Binding("ctrl+t", "train", "Train", priority=True, tooltip="Train the experiment in force"),
-        Binding("ctrl+r", "sweep", "Sweep", priority=True, tooltip="Run the learning-rate sweep"),
         Binding(
-            "ctrl+x", "stop", "Stop", priority=True, tooltip="Stop the live run (within one batch)"
+            "ctrl+t",
+            "train",
+            "Train",
+            priority=True,
+            tooltip="Train the experiment in force",
+            id="app.train",
+        ),
+        Binding(
+            "ctrl+r",
+            "sweep",
+            "Sweep",
+            priority=True,
+            tooltip="Run the learning-rate sweep",
+            id="app.sweep",
+        ),
+        Binding(
+            "ctrl+x",
+            "stop",
+            "Stop",
+            priority=True,
+            tooltip="Stop the live run (within one batch)",
+            id="app.stop",
         ),
         Binding(
             "ctrl+f",
@@ -119,6 +190,7 @@ class SeqlabApp(App[None]):
             "Fix",
             priority=True,
             tooltip="Apply the fix of the model's first problem",
+            id="app.fix",
         ),
         Binding(
             "ctrl+l",
@@ -126,10 +198,17 @@ class SeqlabApp(App[None]):
             "Use LR",
             priority=True,
             tooltip="Train with a rate the sweep suggests",
+            id="app.use_lr",
         ),
-        Binding("f1", "help", "Keys", priority=True, tooltip="Show every key"),
+        Binding("f1", "help", "Keys", priority=True, tooltip="Show every key", id="app.help"),
         Binding(
-            "f2", "tf_log", "TF log", priority=True, tooltip="Show TensorFlow's log", show=False
+            "f2",
+            "tf_log",
+            "TF log",
+            priority=True,
+            tooltip="Show TensorFlow's log",
+            show=False,
+            id="app.tf_log",
         ),
         Binding(
             "ctrl+q",
@@ -137,12 +216,43 @@ class SeqlabApp(App[None]):
             "Quit",
             priority=True,
             tooltip="Quit (a live run is stopped and saved)",
+            id="app.quit",
         ),
-        Binding("1", "show_pane('series')", "Series", show=False, tooltip="Series pane"),
-        Binding("2", "show_pane('model')", "Model", show=False, tooltip="Model builder pane"),
-        Binding("3", "show_pane('training')", "Training", show=False, tooltip="Training pane"),
-        Binding("4", "show_pane('runs')", "Runs", show=False, tooltip="Runs view"),
-        Binding("escape", "leave_field", "Leave field", show=False, tooltip="Leave a text field"),
+        Binding(
+            "1",
+            "show_pane('series')",
+            "Series",
+            show=False,
+            tooltip="Series pane",
+            id="app.show_series",
+        ),
+        Binding(
+            "2",
+            "show_pane('model')",
+            "Model",
+            show=False,
+            tooltip="Model builder pane",
+            id="app.show_model",
+        ),
+        Binding(
+            "3",
+            "show_pane('training')",
+            "Training",
+            show=False,
+            tooltip="Training pane",
+            id="app.show_training",
+        ),
+        Binding(
+            "4", "show_pane('runs')", "Runs", show=False, tooltip="Runs view", id="app.show_runs"
+        ),
+        Binding(
+            "escape",
+            "leave_field",
+            "Leave field",
+            show=False,
+            tooltip="Leave a text field",
+            id="app.leave_field",
+        ),
     ]
 
     def __init__(
@@ -158,9 +268,8 @@ class SeqlabApp(App[None]):
         self.backend = backend
         self.store = store or RunStore()
         self.blink = blink
-        self.engine_state = "loading"
+        self.engine_state: EngineStateName = "loading"
         self.engine_seconds: float | None = None
-        self.engine_detail = ""
         self.live: LiveRun | None = None
         self.last_result = ""
         self._token = 0
@@ -343,7 +452,6 @@ class SeqlabApp(App[None]):
     def on_engine_state(self, message: EngineState) -> None:
         self.engine_state = message.state
         self.engine_seconds = message.seconds
-        self.engine_detail = message.detail
         if message.state == "ready":
             self.log_line(f"TensorFlow ready in {message.seconds:.1f}s.")
             live = self.live
@@ -409,7 +517,7 @@ class SeqlabApp(App[None]):
             return bool(self.training.suggestions) and self.live is None
         return True
 
-    def _start(self, kind: str) -> None:
+    def _start(self, kind: RunKind) -> None:
         if self._deferred_until_ready(lambda: self._start(kind)):
             return
         if self.live is not None:
@@ -472,10 +580,12 @@ class SeqlabApp(App[None]):
         if not suggestions:
             self.notify("Run a sweep first (ctrl+r).", severity="warning")
             return
+        from engine.sweep import SUGGESTIONS  # numpy: loaded by now, as a sweep has run
+
         choices = [
-            (name, f"{name:<8} {fmt_number(suggestions[name]):>8}  {SUGGESTION_NOTES[name]}")
-            for name in SUGGESTION_ORDER
-            if name in suggestions
+            (s.name, f"{s.name:<8} {fmt_number(suggestions[s.name]):>8}  {s.meaning}")
+            for s in SUGGESTIONS
+            if s.name in suggestions
         ]
 
         def picked(name: str | None) -> None:
@@ -514,7 +624,10 @@ class SeqlabApp(App[None]):
         groups = [
             (
                 "Everywhere",
-                binding_rows(b for b in self.BINDINGS if b.action not in MOVES) + general,
+                binding_rows(
+                    b for b in self.BINDINGS if isinstance(b, Binding) and b.action not in MOVES
+                )
+                + general,
             ),
             ("Model builder", binding_rows(ModelPane.BINDINGS)),
             ("Training charts", binding_rows(TrainingPane.BINDINGS)),
@@ -585,32 +698,5 @@ class SeqlabApp(App[None]):
     # --- command palette -------------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for command in super().get_system_commands(screen):
-            if command.title == "Keys":  # Textual's key panel shows only the focused widget's keys
-                yield SystemCommand("Keys", "Show every key of the app (f1)", self.action_help)
-            else:
-                yield command
-        for binding in self.BINDINGS:
-            if not isinstance(binding, Binding) or binding.action in ("quit", "leave_field"):
-                continue
-            if self.check_action(binding.action.split("(")[0], ()) is not True:
-                continue
-            title = binding.tooltip or binding.description
-            yield SystemCommand(
-                f"{title} ({binding.key.split(',')[0]})",
-                binding.description,
-                lambda action=binding.action: self.run_action(action),
-            )
-        pane = self.current_pane
-        for binding in getattr(type(pane), "BINDINGS", []):
-            if isinstance(binding, Binding):
-                keys = (
-                    binding.key.split(",")[0]
-                    .replace("left_square_bracket", "[")
-                    .replace("right_square_bracket", "]")
-                )
-                yield SystemCommand(
-                    f"{binding.tooltip or binding.description} ({keys})",
-                    f"{pane.TITLE} pane",
-                    lambda action=binding.action, p=pane: p.run_action(action),
-                )
+        # Textual's "Keys" shows only the focused widget's keys; SeqlabCommands offers F1's list.
+        return (c for c in super().get_system_commands(screen) if c.title != "Keys")

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static
 
 from engine.errors import SeqlabError
 from engine.runstore import RunInfo, RunStore
-from tui.charts import Chart
+from tui.chart import Chart
 from tui.figures import History, compare_figure, forecast_figure, loss_figure, sweep_figure
 from tui.pane import Pane
 
@@ -24,13 +24,23 @@ def _num(value: float | None, digits: int = 3) -> str:
 class RunsPane(Pane):
     TITLE = "Runs"
     BINDINGS = [
-        Binding("enter", "open", "Open", tooltip="Show the run's charts"),
-        Binding("space", "mark", "Mark", tooltip="Mark a run for comparison"),
+        Binding("enter", "open", "Open", tooltip="Show the run's charts", id="runs.open"),
+        Binding("space", "mark", "Mark", tooltip="Mark a run for comparison", id="runs.mark"),
         Binding(
-            "c", "compare", "Compare", tooltip="Compare the loss curves of the two marked runs"
+            "c",
+            "compare",
+            "Compare",
+            tooltip="Compare the loss curves of the two marked runs",
+            id="runs.compare",
         ),
-        Binding("e", "edit", "Edit", tooltip="Load the run's experiment into the editor"),
-        Binding("r", "reload", "Reload", tooltip="Read the runs folder again"),
+        Binding(
+            "e",
+            "edit",
+            "Edit",
+            tooltip="Load the run's experiment into the editor",
+            id="runs.edit",
+        ),
+        Binding("r", "reload", "Reload", tooltip="Read the runs folder again", id="runs.reload"),
     ]
 
     def __init__(self, store: RunStore) -> None:
@@ -70,7 +80,7 @@ class RunsPane(Pane):
         """Reads the runs folder again (after every run, and on r)."""
         table = self.query_one("#runs-table", DataTable)
         cursor = table.cursor_row
-        self.runs = self.store.list()
+        self.runs = self.store.runs()
         ids = {r.run_id for r in self.runs}
         self.marked = [m for m in self.marked if m in ids]
         table.clear()

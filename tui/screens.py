@@ -52,7 +52,7 @@ class HelpScreen(ModalScreen[None]):
     wants the whole map at once, so this screen builds it from the bindings of every pane.
     """
 
-    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", show=False)]
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", show=False, id="help.close")]
 
     def __init__(self, groups: Sequence[tuple[str, list[tuple[str, str]]]]) -> None:
         super().__init__()
@@ -77,8 +77,8 @@ class LogScreen(ModalScreen[None]):
     """The end of the training process's log: TensorFlow's and absl's output, never on screen."""
 
     BINDINGS = [
-        Binding("escape,f2,q", "dismiss", "Close", show=False),
-        Binding("r", "reload", "Reload", show=False),
+        Binding("escape,f2,q", "dismiss", "Close", show=False, id="log.close"),
+        Binding("r", "reload", "Reload", show=False, id="log.reload"),
     ]
 
     def __init__(self, path: Path | None) -> None:
@@ -117,7 +117,7 @@ class LogScreen(ModalScreen[None]):
 class PickScreen(ModalScreen[str | None]):
     """A titled list of choices; enter picks one, escape cancels."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False)]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False, id="pick.cancel")]
 
     def __init__(self, title: str, choices: Sequence[tuple[str, str]], note: str = "") -> None:
         super().__init__()

@@ -33,7 +33,7 @@ from engine.events import (
 )
 from engine.series import load_series
 from engine.specs import Experiment, SweepSpec, TrainSpec
-from tui.charts import Chart
+from tui.chart import Chart
 from tui.figures import ZOOMS, History, forecast_figure, loss_figure, lr_figure, sweep_figure
 from tui.form import SpecForm, field_defs
 from tui.numbers import fmt_number
@@ -99,10 +99,34 @@ def fitting(variants: tuple[str, ...], width: int) -> str:
 class TrainingPane(Pane):
     TITLE = "Training"
     BINDINGS = [
-        Binding("l", "toggle_log", "Log y", tooltip="Loss and sweep charts: toggle a log y axis"),
-        Binding("s", "toggle_smooth", "Smooth", tooltip="Loss chart: toggle smoothing"),
-        Binding("z", "zoom", "Zoom", tooltip="Loss and LR charts: all epochs / last 100 / 50 / 20"),
-        Binding("c", "next_chart", "Chart", tooltip="Narrow screens: show the next chart"),
+        Binding(
+            "l",
+            "toggle_log",
+            "Log y",
+            tooltip="Loss and sweep charts: toggle a log y axis",
+            id="training.toggle_log",
+        ),
+        Binding(
+            "s",
+            "toggle_smooth",
+            "Smooth",
+            tooltip="Loss chart: toggle smoothing",
+            id="training.toggle_smooth",
+        ),
+        Binding(
+            "z",
+            "zoom",
+            "Zoom",
+            tooltip="Loss and LR charts: all epochs / last 100 / 50 / 20",
+            id="training.zoom",
+        ),
+        Binding(
+            "c",
+            "next_chart",
+            "Chart",
+            tooltip="Narrow screens: show the next chart",
+            id="training.next_chart",
+        ),
     ]
 
     def __init__(self) -> None:

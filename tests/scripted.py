@@ -19,6 +19,7 @@ from engine.events import (
     EpochEnded,
     Event,
     RunFinished,
+    RunKind,
     RunStarted,
     RunStopped,
     SweepPoint,
@@ -86,7 +87,7 @@ class ScriptedBackend(Backend):
         ready_seconds: float | None = 1.5,
         paced: bool = False,
         epochs: int | None = 8,
-        script: Callable[[str, Experiment], list[Event]] | None = None,
+        script: Callable[[RunKind, Experiment], list[Event]] | None = None,
     ) -> None:
         self.ready_seconds = ready_seconds
         self.paced = paced
@@ -96,7 +97,7 @@ class ScriptedBackend(Backend):
         self.pending: deque[Event] = deque()
         self._app: App | None = None
         self._token = 0
-        self._kind = "train"
+        self._kind: RunKind = "train"
         self._done = 0
         self.closed = False
 
@@ -111,7 +112,7 @@ class ScriptedBackend(Backend):
         assert self._app is not None
         post(self._app, EngineState("ready", seconds=seconds))
 
-    def run(self, kind: str, experiment: Experiment, runs_dir: str | None, token: int) -> None:
+    def run(self, kind: RunKind, experiment: Experiment, runs_dir: str | None, token: int) -> None:
         self.commands.append((kind, experiment, runs_dir))
         if self.script is not None:
             events = self.script(kind, experiment)

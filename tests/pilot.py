@@ -1,0 +1,100 @@
+"""What the Pilot tests share: an app on the scripted fake engine, ways to read and type into it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+from pathlib import Path
+
+import numpy as np
+from scripted import ScriptedBackend
+from textual.widgets import Input, Static
+
+from engine.presets import get_preset
+from engine.runstore import RunStore
+from tui.app import SeqlabApp
+from tui.form import FieldRow
+from tui.training_pane import TrainingPane
+
+
+def pilot_test(fn):
+    """Runs an async Pilot test in its own event loop (so the suite needs no asyncio plugin)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        asyncio.run(fn(*args, **kwargs))
+
+    return run
+
+
+async def ready(pilot, app: SeqlabApp) -> None:
+    """Waits until the panes mounted after the first frame are there."""
+    for _ in range(100):
+        if app.panes_ready:
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the panes were never mounted")
+
+
+def make_app(tmp_path: Path, preset: str = "course-rnn", **backend_kwargs) -> SeqlabApp:
+    backend = ScriptedBackend(**backend_kwargs)
+    return SeqlabApp(get_preset(preset), backend, RunStore(tmp_path / "runs"), blink=False)
+
+
+def log_text(app: SeqlabApp) -> str:
+    return "\n".join(app.query_one(TrainingPane).log_lines)
+
+
+def row(app: SeqlabApp, form: str, name: str) -> FieldRow:
+    return app.query_one(f"#row-{form}-{name}", FieldRow)
+
+
+def error_of(app: SeqlabApp, form: str, name: str) -> str:
+    """The problem line under a field ("" if it never had one)."""
+    lines = row(app, form, name).query(".field-error").results(Static)
+    return "".join(str(line.render()) for line in lines)
+
+
+async def type_into(pilot, app: SeqlabApp, control_id: str, text: str, keys: bool = False) -> None:
+    """Puts text in a field: pasted whole, or typed key by key (each prefix is checked too)."""
+    field = app.query_one(f"#{control_id}", Input)
+    field.focus()
+    await pilot.pause()
+    if keys:
+        await pilot.press("ctrl+u", *text)
+    else:
+        field.value = text
+    await pilot.pause()
+
+
+def make_runs(root: Path) -> RunStore:
+    """Three training runs (one stopped) and a sweep, written through the real run store."""
+    store = RunStore(root)
+    base = get_preset("course-rnn")
+    for name, epochs, mae, status in (
+        ("course-rnn", 6, 6.2, "finished"),
+        ("course-lstm-2", 4, 5.4, "finished"),
+        ("course-rnn", 3, None, "stopped"),
+    ):
+        handle = store.create(dataclasses.replace(base, name=name), "train", 10)
+        for e in range(1, epochs + 1):
+            loss = 20 * 0.7**e + 3
+            handle.append(
+                {"epoch": e, "loss": loss, "mae": loss + 0.5, "learning_rate": 5e-6, "seconds": 0.1}
+            )
+        if mae is not None:
+            handle.write_metrics(
+                {"val_mae": mae, "val_mse": mae**2, "naive_mae": 5.938, "naive_mse": 61.83}
+            )
+            t = np.arange(1000, 1461)
+            actual = np.sin(t / 20) * 20 + 80
+            handle.write_forecast(t, actual, actual + 1)
+        handle.finish(status, None if status == "finished" else "stopped by user")
+    handle = store.create(base, "sweep", 100)
+    for e in range(1, 61):
+        handle.append(
+            {"epoch": e, "learning_rate": 1e-8 * 10 ** (e / 20), "loss": 30 - e / 3, "seconds": 0.1}
+        )
+    handle.finish("finished")
+    return store

@@ -1,0 +1,60 @@
+"""Pilot tests of the runs pane: the saved runs' table, opening, comparing and editing them."""
+
+from __future__ import annotations
+
+from pilot import make_app, make_runs, pilot_test, ready
+from textual.widgets import DataTable, Static
+
+from tui.chart import Chart
+from tui.runs_pane import RunsPane
+
+
+@pilot_test
+async def test_runs_table_sorted_open_compare_and_edit(tmp_path):
+    make_runs(tmp_path / "runs")
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("4")
+        await pilot.pause()
+        table = app.query_one("#runs-table", DataTable)
+        assert table.row_count == 4
+        assert [table.get_row_at(i)[5] for i in range(2)] == ["5.400", "6.200"]
+        assert {table.get_row_at(2)[3], table.get_row_at(3)[3]} == {"stopped", "finished"}
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        chart = app.query_one("#run-chart", Chart).figure
+        assert len(chart.traces[0].x) == 4
+        assert "MAE 5.40" in app.query_one("#run-forecast", Chart).figure.title
+        await pilot.press("space", "down", "space", "c")
+        await pilot.pause(0.3)
+        compare = app.query_one("#run-chart", Chart).figure
+        assert [t.label for t in compare.traces] == ["1: course-lstm-2", "2: course-rnn"]
+        assert "comparing" in str(app.query_one("#run-detail", Static).render())
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.experiment.name == "course-rnn" and app.experiment.window.batch_size == 128
+
+
+@pilot_test
+async def test_compare_needs_two_marked_runs(tmp_path):
+    make_runs(tmp_path / "runs")
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("4", "c")
+        await pilot.pause()
+        assert any("Mark two" in n.message for n in app._notifications)
+
+
+@pilot_test
+async def test_finished_run_appears_in_runs_view(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        runs = app.query_one(RunsPane)
+        assert runs.runs == []
+        make_runs(tmp_path / "runs")
+        await pilot.press("ctrl+t")  # the scripted run saves nothing, but the view reloads
+        await pilot.pause(0.3)
+        assert len(runs.runs) == 4
