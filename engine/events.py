@@ -42,8 +42,10 @@ class EpochEnded:
     mae: float
     learning_rate: float
     seconds: float
-    val_loss: float | None = None
+    val_loss: float | None = None  # the validation period's: for display only, never for choices
     val_mae: float | None = None
+    holdout_loss: float | None = None  # the holdout slice's: what early stopping and plateaus use
+    holdout_mae: float | None = None
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,14 @@ class RunFinished:
     kind: RunKind
     epochs: int
     seconds: float
-    metrics: dict[str, float] = field(default_factory=dict)  # val_mae, val_mse, ... , naive_mae
+    # training: val_mae, ... val_mase, the baseline ladder (naive_mae, linear_mae, ...),
+    # best_epoch (1-based, the epoch whose weights were kept), epochs_run
+    metrics: dict[str, float] = field(default_factory=dict)
     suggestions: dict[str, float] = field(default_factory=dict)  # sweeps: minimum, steep, valley
     forecast: tuple[float, ...] = ()  # the validation forecast (training runs)
     run_dir: str | None = None
+    notes: tuple[str, ...] = ()  # which epoch was kept and why it stopped; worse than a baseline
+    recommended: str | None = None  # sweeps: the name of the suggestion to train with
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Saved runs: one folder per run, whole files written atomically, history appended every epoch.
 
 A run folder holds ``experiment.toml``, ``status.json``, ``history.csv`` (training) or ``sweep.csv``
-(learning-rate sweeps), ``metrics.json``, ``forecast.csv`` and ``model.keras``. A run whose process
-died (kill -9, power loss) still says "running" in its status file; listing finds its process gone
-and reports it as interrupted, with the history it had flushed.
+(learning-rate sweeps), ``metrics.json`` (with the run's notes), ``forecast.csv``, ``model.keras``
+and ``scaler.json`` (the normalisation the model was trained with, engine.scaling). A run whose
+process died (kill -9, power loss) still says "running" in its status file; listing finds its
+process gone and reports it as interrupted, with the history it had flushed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,17 @@ if TYPE_CHECKING:
 
 RunStatus = Literal["running", "finished", "stopped", "failed", "interrupted"]
 STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
-HISTORY_FIELDS = ("epoch", "loss", "mae", "learning_rate", "seconds", "val_loss", "val_mae")
+HISTORY_FIELDS = (
+    "epoch",
+    "loss",
+    "mae",
+    "learning_rate",
+    "seconds",
+    "holdout_loss",
+    "holdout_mae",
+    "val_loss",
+    "val_mae",
+)
 SWEEP_FIELDS = ("epoch", "learning_rate", "loss", "seconds")
 
 
@@ -100,6 +111,8 @@ class RunInfo:
     val_mse: float | None
     naive_mae: float | None
     reason: str | None
+    linear_mae: float | None = None  # the linear autoregression baseline's validation MAE
+    best_epoch: int | None = None  # the epoch whose weights were kept (1-based)
 
 
 class RunHandle:
@@ -157,6 +170,10 @@ class RunHandle:
 
     def write_metrics(self, metrics: dict[str, Any]) -> None:
         atomic_write(self.path / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True))
+
+    def write_scaler(self, scaler: dict[str, Any]) -> None:
+        """``scaler.json``: what turns the model's outputs back into the series' units."""
+        atomic_write(self.path / "scaler.json", json.dumps(scaler, indent=2))
 
     def write_forecast(self, time_: np.ndarray, actual: np.ndarray, forecast: np.ndarray) -> None:
         out = io.StringIO()
@@ -228,6 +245,7 @@ class RunStore:
         except (OSError, ValueError):
             metrics = {}
         kind = status.get("kind")
+        best_epoch = metrics.get("best_epoch")
         epochs = len(self.history(path)) if kind == "train" else status.get("epochs", 0)
         return RunInfo(
             run_id=path.name,
@@ -242,6 +260,8 @@ class RunStore:
             val_mse=metrics.get("val_mse"),
             naive_mae=metrics.get("naive_mae"),
             reason=status.get("reason"),
+            linear_mae=metrics.get("linear_mae"),
+            best_epoch=None if best_epoch is None else int(best_epoch),
         )
 
     def runs(self) -> list[RunInfo]:

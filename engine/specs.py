@@ -18,8 +18,11 @@ from engine.errors import ConfigError, FieldProblem
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "elu", "selu", "gelu", "swish", "softplus")
 PADDINGS = ("valid", "same", "causal")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 LOSSES = ("huber", "mse", "mae")
+NORMALISATIONS = ("none", "standard", "minmax", "last")
+SCHEDULES = ("constant", "plateau", "cosine")
+SWEEP_MODES = ("epoch", "batch")
 
 SpecT = TypeVar("SpecT")
 
@@ -32,15 +35,20 @@ def spec_field(
     lo_open: bool = False,
     choices: tuple[Any, ...] | None = None,
     optional: bool = False,
+    fraction_or_count: bool = False,
     help: str = "",
 ) -> Any:
-    """A dataclass field whose metadata says what values are allowed (read by ``check``)."""
+    """A dataclass field whose metadata says what values are allowed (read by ``check``).
+
+    ``fraction_or_count``: a number below 1 is a fraction, one of 1 or more a whole count.
+    """
     meta: dict[str, Any] = {
         "lo": lo,
         "hi": hi,
         "lo_open": lo_open,
         "choices": choices,
         "optional": optional,
+        "fraction_or_count": fraction_or_count,
         "help": help,
     }
     return field(default=default, metadata=meta)
@@ -57,6 +65,11 @@ def describe_allowed(meta: Mapping[str, Any], kind: type) -> str:
     """Human wording of a field's allowed values, e.g. 'a whole number from 1 to 4096'."""
     if meta.get("choices"):
         return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    if meta.get("fraction_or_count"):
+        return (
+            f"a fraction from {_fmt(meta['lo'])} to below 1, "
+            f"or a whole number from 1 to {_fmt(meta['hi'])}"
+        )
     noun = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}.get(
         kind, kind.__name__
     )
@@ -106,6 +119,8 @@ def check_value(spec_cls: type, name: str, value: Any, path: str) -> FieldProble
     if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
         return FieldProblem(path, value, allowed)
     if hi is not None and value > hi:
+        return FieldProblem(path, value, allowed)
+    if meta.get("fraction_or_count") and value >= 1 and not float(value).is_integer():
         return FieldProblem(path, value, allowed)
     return None
 
@@ -340,25 +355,68 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Optimizer, loss and schedule (course RNN: SGD 5e-6, momentum 0.9, Huber, 500 epochs)."""
+    """Optimizer, loss, scaling, model selection and schedule.
+
+    The optimizer defaults are the course RNN's (SGD 5e-6, momentum 0.9, Huber, 500 epochs); the
+    rest are seqlab's defaults for new experiments (course presets set the course's values).
+    ``holdout`` is the last part of the training period, kept out of fitting: early stopping,
+    plateaus and the best epoch are chosen on it, never on the validation period.
+    """
 
     optimizer: str = spec_field("sgd", choices=OPTIMIZERS)
     learning_rate: float = spec_field(5e-6, lo=0.0, hi=10.0, lo_open=True)
-    momentum: float = spec_field(0.9, lo=0.0, hi=0.999, help="SGD only")
+    momentum: float = spec_field(0.9, lo=0.0, hi=0.999, help="SGD and RMSprop only")
+    nesterov: bool = spec_field(False, help="Nesterov momentum (SGD only)")
+    weight_decay: float = spec_field(0.004, lo=0.0, hi=1.0, help="AdamW only")
+    clipnorm: float | None = spec_field(
+        None, lo=0.0, hi=1e9, lo_open=True, optional=True, help="clip each gradient's norm"
+    )
     loss: str = spec_field("huber", choices=LOSSES)
     epochs: int = spec_field(500, lo=1, hi=100_000)
     seed: int = spec_field(51, lo=0, hi=2**31 - 1, help="seeds Python, numpy and TensorFlow")
-    validate: bool = spec_field(False, help="report validation loss/MAE every epoch")
+    normalise: str = spec_field(
+        "standard",
+        choices=NORMALISATIONS,
+        help="scaling fitted on the fitting part only; last: standard, then each window "
+        "relative to its last value (learns the change: suits a trend)",
+    )
+    holdout: float = spec_field(
+        0.1,
+        lo=0.0,
+        hi=100_000_000,
+        fraction_or_count=True,
+        help="end of the training period kept out of fitting: a fraction or points; 0 = none",
+    )
+    patience: int | None = spec_field(
+        None, lo=1, hi=100_000, optional=True, help="early stop: epochs without holdout gain"
+    )
+    min_delta: float = spec_field(0.0, lo=0.0, hi=1e9, help="least holdout gain that counts")
+    restore_best: bool = spec_field(True, help="keep the epoch with the lowest holdout loss")
+    schedule: str = spec_field("plateau", choices=SCHEDULES)
+    plateau_factor: float = spec_field(
+        0.5, lo=0.0, hi=0.99, lo_open=True, help="rate multiplier on a holdout plateau"
+    )
+    plateau_patience: int = spec_field(5, lo=1, hi=100_000, help="epochs before a plateau cut")
+    min_lr_ratio: float = spec_field(0.01, lo=0.0, hi=1.0, help="cosine: final rate / start")
+    validate: bool = spec_field(True, help="report validation loss/MAE every epoch (display)")
 
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """Learning-rate sweep: lr = start * 10**(epoch / epochs_per_decade) (course: 1e-8, 20, 100)."""
+    """Learning-rate sweep: lr = start * 10**(step / epochs_per_decade) (course: 1e-8, 20, 100).
 
-    start: float = spec_field(1e-8, lo=0.0, hi=1.0, lo_open=True)
+    ``mode`` "epoch" (the course's) sets one rate per epoch; "batch" (a range test, as fastai's
+    ``lr_find``) one per batch, and then ``epochs`` counts batches. ``start`` None follows the
+    optimizer (engine.sweep.default_start).
+    """
+
+    start: float | None = spec_field(
+        None, lo=0.0, hi=1.0, lo_open=True, optional=True, help="first rate; none: by optimizer"
+    )
     epochs_per_decade: float = spec_field(20.0, lo=0.0, hi=1000.0, lo_open=True)
     epochs: int = spec_field(100, lo=2, hi=10_000)
     early_stop: bool = spec_field(True, help="stop once the loss passes 4x its best")
+    mode: str = spec_field("epoch", choices=SWEEP_MODES, help="a rate per epoch or per batch")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,13 @@ from engine.specs import Experiment, SweepSpec, TrainSpec, check_value
 
 EXPLODED = 4.0  # a loss above this many times the best so far has left the useful part of the curve
 
+# Where a sweep starts when ``sweep.start`` is None: SGD's useful rates on raw values sit far
+# lower than Adam-like optimizers', whose steps are scaled by the gradients' own size.
+DEFAULT_STARTS = {"sgd": 1e-8, "adam": 1e-6, "adamw": 1e-6, "rmsprop": 1e-6}
+# A range test's losses are single batches', far noisier than an epoch's mean: its suggestions and
+# early stop read them smoothed, as fastai's lr_find does (a debiased moving average).
+BATCH_SMOOTHING = 0.98
+
 
 @dataclass(frozen=True)
 class Suggestion:
@@ -36,9 +43,31 @@ SUGGESTIONS = (
 RECOMMENDED = SUGGESTIONS[0]  # valley: the rate to train with when in doubt
 
 
-def sweep_rates(spec: SweepSpec) -> np.ndarray:
-    """The rate for each epoch (0-based), as the course's ``LearningRateScheduler`` sets it."""
-    return spec.start * 10 ** (np.arange(spec.epochs) / spec.epochs_per_decade)
+def sweep_start(spec: SweepSpec, optimizer: str) -> float:
+    """The sweep's first rate: ``spec.start``, or the optimizer's default when it is None."""
+    return spec.start if spec.start is not None else DEFAULT_STARTS[optimizer]
+
+
+def sweep_rate(spec: SweepSpec, optimizer: str, step: int) -> float:
+    """The rate of step ``step`` (0-based: an epoch, or a batch in ``mode = "batch"``)."""
+    return float(sweep_start(spec, optimizer) * 10 ** (step / spec.epochs_per_decade))
+
+
+def sweep_rates(spec: SweepSpec, optimizer: str = "sgd") -> np.ndarray:
+    """The rate of every step (0-based), as the course's ``LearningRateScheduler`` sets it."""
+    return np.array([sweep_rate(spec, optimizer, i) for i in range(spec.epochs)])
+
+
+def smoothed(losses: np.ndarray, beta: float = BATCH_SMOOTHING) -> np.ndarray:
+    """The debiased exponential moving average of ``losses``: point i weighs the losses up to
+    it by ``beta ** age``, divided by ``1 - beta ** (i + 1)`` so the first points are not pulled
+    towards zero."""
+    out = np.empty(len(losses))
+    average = 0.0
+    for i, loss in enumerate(np.asarray(losses, dtype="float64")):
+        average = beta * average + (1 - beta) * loss
+        out[i] = average / (1 - beta ** (i + 1))
+    return out
 
 
 def _finite(lrs: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

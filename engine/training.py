@@ -10,6 +10,11 @@ compiled the model), then per epoch ``BatchProgress`` (coalesced, at most every 
 ``RunStopped`` or ``RunFailed``, which is also returned. A run that cannot start (bad experiment,
 unreadable data, unwritable runs folder) sends ``RunFailed`` alone. User-level problems never raise.
 
+Honest: the validation period (after ``split_time``) is a test set, and nothing chooses with it.
+Early stopping, plateaus and the kept epoch watch the holdout slice, the end of the training
+period kept out of fitting; normalisation is fitted on the fitting part (engine.scaling). The
+validation period's per-epoch scores are computed for display only, where no callback reads them.
+
 How it is fast (bench/bench_training.py compares it with the course's pipeline): the windows are
 cut once with numpy and cached as tensors; every epoch reshuffles them with the course's shuffle
 buffer; the training step is compiled with XLA (``jit_compile``) and several batches run per call
@@ -23,8 +28,9 @@ TensorFlow's op determinism is not enabled: it is needed only for GPU kernels, a
 silently turns XLA off.
 
 Stoppable: a stop request (engine.stop.StopRequest) is seen before the next batch is taken, also
-during validation (the datasets end as soon as it is set), so a run stops within one batch even
-when several batches run per call. The run is saved as stopped with the epochs it completed.
+while the holdout slice is scored (the datasets end as soon as it is set), so a run stops within
+one batch even when several batches run per call; the validation period is scored in one traced
+call at the end of an epoch. The run is saved as stopped with the epochs it completed.
 
 Inside: ``_prepare`` does everything a run needs before Keras (checks, windows, run folder,
 TensorFlow) and returns one frozen ``_Prepared``. ``_Run`` drives Keras through it (events, run.log,
@@ -37,6 +43,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import functools
 import math
 import os
 import re
@@ -47,14 +54,13 @@ import traceback
 import warnings
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from engine.baselines import naive_forecast
-from engine.errors import SeqlabError
+from engine.baselines import ladder
+from engine.errors import DataError, SeqlabError
 from engine.events import (
     BatchProgress,
     EpochEnded,
@@ -66,14 +72,16 @@ from engine.events import (
     RunStopped,
     SweepPoint,
 )
+from engine.lint import lint
 from engine.metrics import metrics
 from engine.runstore import RunHandle, RunStatus, RunStore
+from engine.scaling import Scaler, fit_scaler
 from engine.series import Series, load_series
 from engine.shapes import SEQ2SEQ, infer
-from engine.specs import Experiment, check
+from engine.specs import Experiment, TrainSpec, check
 from engine.stop import StopRequest
-from engine.sweep import EXPLODED, suggest
-from engine.windows import seq2seq_windows, seq2vec_windows
+from engine.sweep import EXPLODED, RECOMMENDED, smoothed, suggest, sweep_rate, sweep_start
+from engine.windows import holdout_points, seq2seq_windows, seq2vec_windows
 
 MAX_STEPS_PER_EXECUTION = 64
 # SimpleRNN layers are unrolled under XLA for windows up to this long: unrolled epochs run much
@@ -125,7 +133,8 @@ def train(
     save: bool = True,
     xla: bool = True,
 ) -> Outcome:
-    """Trains the experiment, forecasts the validation period and scores it against naive.
+    """Trains the experiment, forecasts the validation period with the kept epoch's weights and
+    scores it against the baseline ladder (naive, linear autoregression, seasonal naive).
 
     ``xla=False`` runs plain graph execution, as the course does (tests compare the two).
     """
@@ -141,12 +150,15 @@ def sweep(
     save: bool = True,
     xla: bool = True,
 ) -> Outcome:
-    """The course's learning-rate sweep: rate = start * 10**(epoch / epochs_per_decade).
+    """A learning-rate sweep: rate = start * 10**(step / epochs_per_decade).
 
-    The optimizer, momentum and loss are the experiment's. One ``SweepPoint`` per epoch. With
-    ``sweep.early_stop`` the sweep ends once the loss passes 4x its best; it always ends when the
-    loss becomes NaN or infinite. ``RunFinished.suggestions`` holds minimum, steep and valley
-    (engine.sweep defines them).
+    A step is an epoch (``sweep.mode = "epoch"``, the course's) or a batch (``"batch"``, a range
+    test); ``sweep.start`` None starts where the optimizer needs (engine.sweep.DEFAULT_STARTS).
+    The optimizer, its settings and the loss are the experiment's. One ``SweepPoint`` per step.
+    With ``sweep.early_stop`` the sweep ends once the loss passes 4x its best; it always ends when
+    the loss becomes NaN or infinite. ``RunFinished.suggestions`` holds minimum, steep and valley
+    (engine.sweep defines them), ``recommended`` the one to train with, and ``notes`` what the
+    curve's shape means for them (it never diverged; it was lowest at the first rate).
     """
     return _execute(_SweepPolicy(exp), on_event, stop, store, save, xla)
 
@@ -156,28 +168,67 @@ def sweep(
 
 @dataclasses.dataclass(frozen=True)
 class _Data:
-    """The windows of one experiment, cut once."""
+    """The windows of one experiment, cut once from the normalised series (model units).
 
-    series: Series
+    ``x``/``y`` fit the model; ``x_hold``/``y_hold`` score it on the holdout slice (empty without
+    one); ``x_val``/``y_val`` score the validation period, for display only.
+    """
+
+    series: Series  # in the series' own units
+    scaler: Scaler
     x: np.ndarray
     y: np.ndarray
+    x_hold: np.ndarray
+    y_hold: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
     steps: int
-    val_steps: int
+    hold_steps: int
+
+    @property
+    def has_holdout(self) -> bool:
+        return len(self.x_hold) > 0
 
 
 def _cut_windows(exp: Experiment, seq2seq: bool) -> _Data:
-    """Training windows from the training part; validation windows predict each validation point.
+    """Fitting, holdout and validation windows.
 
-    Sequence-to-sequence models learn the window shifted by one step (the course's week 4 labels).
+    The training period ends with the holdout slice (``train.holdout`` points): the fitting
+    windows lie wholly before it (inputs and targets), so none straddles the boundary; each
+    holdout window has its target in the slice, and its inputs look back into the fitting part,
+    exactly as each validation window looks back into the training period for its inputs. The
+    scaler is fitted on the fitting part alone (engine.scaling); with ``normalise = "last"``
+    every window is then made relative to its own last input (``Scaler.relative``).
+    Sequence-to-sequence models learn the window shifted by one step (the course's week 4
+    labels); their holdout and validation losses cover every step of each window, as Keras's
+    own would.
     """
     w, batch = exp.window.window, exp.window.batch_size
     series = load_series(exp.series, w)
+    split = series.split_time
+    held = holdout_points(exp.train.holdout, split)
+    fit_end = split - held
+    if held and fit_end <= w:
+        raise DataError(
+            f"train.holdout = {exp.train.holdout:g} keeps the last {held} of the {split} "
+            f"training points for the holdout slice, leaving {max(fit_end, 0)} to fit: at least "
+            f"window + 1 ({w + 1}) are needed; lower train.holdout",
+            field="train.holdout",
+        )
+    scaler = fit_scaler(exp.train.normalise, series.values[:fit_end])
+    values = scaler.transform(series.values).astype("float32")
     cut = seq2seq_windows if seq2seq else seq2vec_windows
-    x, y = cut(series.train, w)
-    x_val, y_val = cut(series.values[series.split_time - w :], w)
-    return _Data(series, x, y, x_val, y_val, -(-len(x) // batch), -(-len(x_val) // batch))
+
+    def windows(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, y, _ = scaler.relative(*cut(part, w))
+        return x.astype("float32"), y.astype("float32")
+
+    x, y = windows(values[:fit_end])
+    x_hold, y_hold = windows(values[fit_end - w : split] if held else values[:0])
+    x_val, y_val = windows(values[split - w :])
+    return _Data(
+        series, scaler, x, y, x_hold, y_hold, x_val, y_val, -(-len(x) // batch), -(-held // batch)
+    )
 
 
 def _steps_per_execution(steps: int) -> int:
@@ -212,32 +263,51 @@ def _train_dataset(data: _Data, exp: Experiment, running: Any) -> Any:
     return _stop_when(ds, running)
 
 
-def _validation_dataset(data: _Data, exp: Experiment, running: Any) -> Any:
+def _holdout_dataset(data: _Data, exp: Experiment, running: Any) -> Any:
+    """The holdout windows in order, batched: what Keras validates on (its ``val_*`` logs)."""
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((data.x_val, data.y_val))
+    ds = tf.data.Dataset.from_tensor_slices((data.x_hold, data.y_hold))
     return _stop_when(ds.batch(exp.window.batch_size).prefetch(1), running)
 
 
 # --- model ----------------------------------------------------------------------------------------
 
 
-def _compile(model: Any, exp: Experiment, learning_rate: float, xla: bool, spe: int) -> None:
+def _optimizer(t: TrainSpec, learning_rate: Any) -> Any:
+    """The Keras optimizer of ``train.optimizer``, with only the settings it uses.
+
+    ``learning_rate`` is a float or a Keras ``LearningRateSchedule`` (cosine decay).
+    """
     import keras
 
-    t = exp.train
+    options: dict[str, Any] = {"learning_rate": learning_rate}
+    if t.clipnorm is not None:
+        options["clipnorm"] = t.clipnorm
     if t.optimizer == "sgd":
-        optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=t.momentum)
-    else:
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    loss = {
-        "huber": keras.losses.Huber(),
-        "mse": keras.losses.MeanSquaredError(),
-        "mae": keras.losses.MeanAbsoluteError(),
-    }[t.loss]
+        return keras.optimizers.SGD(momentum=t.momentum, nesterov=t.nesterov, **options)
+    if t.optimizer == "adamw":
+        return keras.optimizers.AdamW(weight_decay=t.weight_decay, **options)
+    if t.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(momentum=t.momentum, **options)
+    return keras.optimizers.Adam(**options)
+
+
+def _keras_loss(name: str) -> Any:
+    import keras
+
+    losses = {
+        "huber": keras.losses.Huber,
+        "mse": keras.losses.MeanSquaredError,
+        "mae": keras.losses.MeanAbsoluteError,
+    }
+    return losses[name]()
+
+
+def _compile(model: Any, exp: Experiment, learning_rate: Any, xla: bool, spe: int) -> None:
     model.compile(
-        optimizer=optimizer,
-        loss=loss,
+        optimizer=_optimizer(exp.train, learning_rate),
+        loss=_keras_loss(exp.train.loss),
         metrics=["mae"],
         jit_compile=xla,
         steps_per_execution=spe,
@@ -252,7 +322,8 @@ def build_model(model_spec: Any, window: int, unroll: bool = False) -> Any:
 
 
 def _learning_rate(model: Any) -> float:
-    """The optimizer's current rate (Keras 3 epoch logs hold none without a scheduler)."""
+    """The optimizer's current rate (Keras 3 epoch logs hold none without a scheduler); with a
+    ``LearningRateSchedule``, the schedule's rate at the optimizer's current iteration."""
     return float(model.optimizer.learning_rate.numpy())
 
 
@@ -282,7 +353,7 @@ def _save_model(model: Any, path: Path) -> None:
         raise
 
 
-@cache
+@functools.cache
 def _reporter_class() -> type:
     """The Keras callback that forwards fit's hooks, with the model, to a ``_Run`` (needs Keras,
     hence defined on first use)."""
@@ -435,7 +506,7 @@ def _prepare(
         total_epochs=policy.total_epochs,
         params=params,
         data=data,
-        steps_per_execution=_steps_per_execution(data.steps),
+        steps_per_execution=policy.steps_per_execution(policy.steps_per_epoch(data)),
         running=running,
         xla=xla,
         t0=t0,
@@ -502,6 +573,8 @@ class _Results:
     log: str  # the run.log line
     suggestions: dict[str, float] = dataclasses.field(default_factory=dict)
     forecast: tuple[float, ...] = ()
+    notes: tuple[str, ...] = ()
+    recommended: str | None = None
 
 
 class _Policy(abc.ABC):
@@ -513,21 +586,41 @@ class _Policy(abc.ABC):
     kind: RunKind
     finishes_diverged = False  # whether a run whose loss diverged still finishes, with results
 
-    def __init__(
-        self, exp: Experiment, total_epochs: int, learning_rate: float, validate: bool
-    ) -> None:
+    def __init__(self, exp: Experiment, total_epochs: int, learning_rate: float) -> None:
         self.exp = exp
         self.total_epochs = total_epochs
         self.learning_rate = learning_rate  # the optimizer's rate at the start
-        self.validate = validate  # each epoch ends with a pass over the validation windows
 
-    def callbacks(self) -> list[Any]:
-        """Keras callbacks that run before seqlab's own (new ones for every fit)."""
+    def steps_per_epoch(self, data: _Data) -> int:
+        """Batches per Keras epoch."""
+        return data.steps
+
+    def steps_per_execution(self, steps: int) -> int:
+        return _steps_per_execution(steps)
+
+    def rate(self, steps: int) -> Any:
+        """What the optimizer is given: a float, or a Keras ``LearningRateSchedule``."""
+        return self.learning_rate
+
+    def validates(self, data: _Data) -> bool:
+        """Whether Keras validates every epoch on the holdout windows."""
+        return False
+
+    def callbacks(self, data: _Data) -> list[Any]:
+        """Keras callbacks that run after seqlab's own (new ones for every fit)."""
         return []
 
     @abc.abstractmethod
     def epoch_event(
-        self, run_id: str, epoch: int, loss: float, lr: float, seconds: float, logs: dict[str, Any]
+        self,
+        run_id: str,
+        epoch: int,
+        loss: float,
+        lr: float,
+        seconds: float,
+        logs: dict[str, Any],
+        model: Any,
+        data: _Data,
     ) -> EpochEnded | SweepPoint:
         """The event of a completed epoch (1-based), which is also its row in the run folder."""
 
@@ -540,34 +633,119 @@ class _Policy(abc.ABC):
         """What follows "the loss became NaN in epoch N at learning rate X" in the reason."""
 
     @abc.abstractmethod
-    def results(self, model: Any, data: _Data, note: str | None) -> _Results:
-        """The finished run's results; ``note`` says why it finished early, if it did."""
+    def results(self, model: Any, data: _Data, epochs: int, note: str | None) -> _Results:
+        """The finished run's results after ``epochs`` epochs; ``note`` says why it finished
+        early, if it did."""
 
 
 class _TrainPolicy(_Policy):
-    """Trains for ``train.epochs``; finishes with the validation forecast, scored and saved."""
+    """Trains for ``train.epochs`` (fewer when it stops early); finishes with the validation
+    forecast of the kept epoch, scored against the baseline ladder and saved.
+
+    With a holdout slice, Keras validates on it (its ``val_*`` logs are the holdout's, reported
+    as ``holdout_*``), and Keras's EarlyStopping (patience, min_delta, the best epoch's weights)
+    and ReduceLROnPlateau watch that loss. The validation period's per-epoch metrics are
+    computed by the run's own callback, which runs first and writes nothing into the logs, so no
+    callback can read them: they are for display only. MAEs are in the series' units (a linear
+    scaling scales absolute errors alike, and a window's reference, subtracted from its
+    prediction and its target, changes none); losses are in the model's units.
+    """
 
     kind = "train"
 
     def __init__(self, exp: Experiment) -> None:
-        t = exp.train
-        super().__init__(exp, t.epochs, t.learning_rate, t.validate)
+        super().__init__(exp, exp.train.epochs, exp.train.learning_rate)
+        self.early: Any = None  # this fit's EarlyStopping, when there is one
+
+    def rate(self, steps: int) -> Any:
+        t = self.exp.train
+        if t.schedule != "cosine":
+            return t.learning_rate
+        import keras
+
+        return keras.optimizers.schedules.CosineDecay(
+            t.learning_rate, decay_steps=t.epochs * steps, alpha=t.min_lr_ratio
+        )
+
+    def validates(self, data: _Data) -> bool:
+        return data.has_holdout
+
+    def callbacks(self, data: _Data) -> list[Any]:
+        import keras
+
+        t = self.exp.train
+        self.early = None
+        if not data.has_holdout:
+            return []
+        out: list[Any] = []
+        if t.patience is not None or t.restore_best:
+            # without patience it never stops (patience past the last epoch): it only keeps the
+            # best epoch's weights
+            self.early = keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                mode="min",
+                patience=t.patience if t.patience is not None else t.epochs + 1,
+                min_delta=t.min_delta,
+                restore_best_weights=t.restore_best,
+            )
+            out.append(self.early)
+        if t.schedule == "plateau":
+            out.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor="val_loss",
+                    mode="min",
+                    factor=t.plateau_factor,
+                    patience=t.plateau_patience,
+                    min_delta=t.min_delta,
+                    min_lr=0.0,
+                )
+            )
+        return out
 
     def epoch_event(
-        self, run_id: str, epoch: int, loss: float, lr: float, seconds: float, logs: dict[str, Any]
+        self,
+        run_id: str,
+        epoch: int,
+        loss: float,
+        lr: float,
+        seconds: float,
+        logs: dict[str, Any],
+        model: Any,
+        data: _Data,
     ) -> EpochEnded:
-        val_loss, val_mae = logs.get("val_loss"), logs.get("val_mae")
+        scale = data.scaler.scale
+        hold_loss, hold_mae = logs.get("val_loss"), logs.get("val_mae")
+        val_loss, val_mae = (None, None)
+        if self.exp.train.validate:
+            val_loss, val_mae = self.validation_scores(model, data)
         return EpochEnded(
             run_id=run_id,
             epoch=epoch,
             total_epochs=self.total_epochs,
             loss=loss,
-            mae=float(logs.get("mae", math.nan)),
+            mae=float(logs.get("mae", math.nan)) * scale,
             learning_rate=lr,
             seconds=seconds,
-            val_loss=None if val_loss is None else float(val_loss),
-            val_mae=None if val_mae is None else float(val_mae),
+            val_loss=val_loss,
+            val_mae=val_mae,
+            holdout_loss=None if hold_loss is None else float(hold_loss),
+            holdout_mae=None if hold_mae is None else float(hold_mae) * scale,
         )
+
+    @functools.cached_property
+    def loss(self) -> Any:
+        """The experiment's Keras loss, for scoring the validation period."""
+        return _keras_loss(self.exp.train.loss)
+
+    def validation_scores(self, model: Any, data: _Data) -> tuple[float, float]:
+        """The validation period's loss (model units) and MAE (series units), over every
+        validation window at once: a traced prediction, no Keras evaluation, no logs."""
+        from engine.forecast import predictor
+
+        out = predictor(model)(data.x_val).reshape(data.y_val.shape)
+        loss = float(self.loss(data.y_val, out))
+        mae = float(np.mean(np.abs(out.astype("float64") - data.y_val))) * data.scaler.scale
+        return loss, mae
 
     def divergence_advice(self, lr: float) -> str:
         tips = f"lower the learning rate (try {lr / 10:.3g}), or run a learning-rate sweep"
@@ -575,58 +753,118 @@ class _TrainPolicy(_Policy):
             tips += " ('seqlab sweep'); Adam is also less sensitive to the rate"
         return f": training diverged. To fix it, {tips}."
 
-    def results(self, model: Any, data: _Data, note: str | None) -> _Results:
+    def kept(self, epochs: int) -> tuple[int, str]:
+        """The epoch whose weights the model holds (1-based), and the note that says why."""
+        t, early = self.exp.train, self.early
+        best = epochs
+        parts = []
+        if early is not None and t.restore_best and early.best_weights is not None:
+            best = int(early.best_epoch) + 1
+            parts.append(f"kept epoch {best} of {epochs}: lowest holdout loss")
+        if early is not None and early.stopped_epoch > 0:
+            parts.append(
+                f"stopped early: no improvement in the holdout loss for {t.patience} epochs"
+            )
+        else:
+            parts.append(f"trained all {epochs} epochs")
+        return best, "; ".join(parts)
+
+    def results(self, model: Any, data: _Data, epochs: int, note: str | None) -> _Results:
         from engine.forecast import validation_forecast
 
-        series = data.series
-        forecast = validation_forecast(model, series, self.exp.window.window)
-        scores = {f"val_{k}": v for k, v in metrics(series.valid, forecast).items()}
-        naive = metrics(series.valid, naive_forecast(series))
-        scores.update({f"naive_{k}": v for k, v in naive.items()})
+        series, window = data.series, self.exp.window.window
+        forecast = validation_forecast(model, series, window, data.scaler)
+        found = metrics(series.valid, forecast, series.train)
+        scores: dict[str, float] = {f"val_{k}": v for k, v in found.items()}
+        scores.update(ladder(series, window, self.exp.series.period))
+        best, kept = self.kept(epochs)
+        scores.update(best_epoch=best, epochs_run=epochs)
+        notes = [kept]
+        for key, name in (("naive", "the naive forecast"), ("linear", "the linear autoregression")):
+            theirs = scores.get(f"{key}_mae")
+            if theirs is not None and scores["val_mae"] > theirs:
+                pair = _two_numbers(scores["val_mae"], theirs)
+                notes.append(f"worse than {name} (MAE {pair})")
 
         def save(handle: RunHandle) -> None:
             _save_model(model, handle.model_path)
+            handle.write_scaler(data.scaler.to_dict())
             handle.write_forecast(series.time_valid, series.valid, forecast)
-            handle.write_metrics(scores)
+            handle.write_metrics({**scores, "notes": notes})
 
         return _Results(
             metrics=scores,
             save=save,
-            log=f"finished: validation MAE {scores['val_mae']:.4f}",
+            log=f"finished: validation MAE {scores['val_mae']:.4f}; " + "; ".join(notes),
             forecast=tuple(float(v) for v in forecast),
+            notes=tuple(notes),
         )
 
 
+def _two_numbers(a: float, b: float) -> str:
+    """'6.10 vs 5.94': both with the decimals that give the larger three significant digits."""
+    biggest = max(abs(a), abs(b))
+    digits = math.floor(math.log10(biggest)) + 1 if biggest > 0 else 1
+    decimals = max(0, 3 - digits)
+    return f"{a:.{decimals}f} vs {b:.{decimals}f}"
+
+
 class _SweepPolicy(_Policy):
-    """Raises the rate every epoch on the course's schedule; finishes with suggested rates, also
-    when the loss diverged or (``sweep.early_stop``) passed ``EXPLODED`` times its best."""
+    """Raises the rate every epoch (``mode = "epoch"``, the course's) or every batch (``"batch"``,
+    a range test) on the sweep's schedule; finishes with suggested rates, also when the loss
+    diverged or (``sweep.early_stop``) passed ``EXPLODED`` times its best.
+
+    The range test runs Keras epochs of one batch each (``steps_per_epoch`` 1, one batch per
+    execution), so Keras's LearningRateScheduler sets each batch's rate and each epoch's logged
+    loss is that one batch's; its suggestions and early stop read those losses smoothed
+    (engine.sweep.smoothed). A sweep fits on the fitting part, without the holdout slice.
+    """
 
     kind = "sweep"
     finishes_diverged = True  # the curve up to the divergence is what the sweep is for
 
     def __init__(self, exp: Experiment) -> None:
         s = exp.sweep
-        super().__init__(exp, s.epochs, s.start, validate=False)
-        self.points: list[tuple[float, float]] = []  # (learning rate, loss) per epoch
+        super().__init__(exp, s.epochs, sweep_start(s, exp.train.optimizer))
+        self.points: list[tuple[float, float]] = []  # (learning rate, loss) per step
         self.best_loss = math.inf
+        self.per_batch = exp.sweep.mode == "batch"
 
-    def callbacks(self) -> list[Any]:
+    def steps_per_epoch(self, data: _Data) -> int:
+        return 1 if self.exp.sweep.mode == "batch" else data.steps
+
+    def steps_per_execution(self, steps: int) -> int:
+        return 1 if self.exp.sweep.mode == "batch" else _steps_per_execution(steps)
+
+    def callbacks(self, data: _Data) -> list[Any]:
         import keras
 
-        s = self.exp.sweep
-        return [
-            keras.callbacks.LearningRateScheduler(
-                lambda epoch, _lr: float(s.start * 10 ** (epoch / s.epochs_per_decade))
-            )
-        ]
+        s, optimizer = self.exp.sweep, self.exp.train.optimizer
+        return [keras.callbacks.LearningRateScheduler(lambda i, _lr: sweep_rate(s, optimizer, i))]
 
     def epoch_event(
-        self, run_id: str, epoch: int, loss: float, lr: float, seconds: float, logs: dict[str, Any]
+        self,
+        run_id: str,
+        epoch: int,
+        loss: float,
+        lr: float,
+        seconds: float,
+        logs: dict[str, Any],
+        model: Any,
+        data: _Data,
     ) -> SweepPoint:
         return SweepPoint(run_id, epoch, self.total_epochs, lr, loss, seconds)
 
+    def curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rates and the losses the suggestions read (a range test's smoothed)."""
+        lrs = np.array([p[0] for p in self.points])
+        losses = np.array([p[1] for p in self.points])
+        return lrs, smoothed(losses) if self.per_batch else losses
+
     def recorded(self, loss: float, lr: float) -> _End | None:
         self.points.append((lr, loss))
+        if self.per_batch:
+            loss = float(self.curve()[1][-1])
         self.best_loss = min(self.best_loss, loss)
         if self.exp.sweep.early_stop and loss > EXPLODED * self.best_loss:
             return _End(
@@ -637,17 +875,39 @@ class _SweepPolicy(_Policy):
     def divergence_advice(self, lr: float) -> str:
         return ""  # no advice: the sweep finishes with the rates it found
 
-    def results(self, model: Any, data: _Data, note: str | None) -> _Results:
-        lrs = np.array([p[0] for p in self.points])
-        losses = np.array([p[1] for p in self.points])
+    def notes(self, lrs: np.ndarray, losses: np.ndarray, note: str | None) -> list[str]:
+        """What the curve's shape means for its suggestions."""
+        out = []
+        if int(np.argmin(losses)) == 0:
+            out.append(
+                f"the loss was lowest at the first rate ({lrs[0]:.2g}): the suggestions sit at "
+                "the left edge of the chart; start the sweep lower (sweep.start)"
+            )
+        diverged = note is not None or bool(
+            np.any(losses > EXPLODED * np.minimum.accumulate(losses))
+        )
+        if not diverged:
+            out.append(
+                f"the loss never diverged up to {lrs[-1]:.2g}: the suggestions may sit at the "
+                "edge of the range; sweep higher (raise sweep.start or sweep.epochs)"
+            )
+        return out
+
+    def results(self, model: Any, data: _Data, epochs: int, note: str | None) -> _Results:
+        lrs, losses = self.curve()
         suggestions = suggest(lrs, losses)  # SeqlabError (too few points) -> RunFailed
         best = int(np.argmin(losses))
         scores = {"best_loss": float(losses[best]), "best_learning_rate": float(lrs[best])}
+        notes = self.notes(lrs, losses, note)
+        recommended = RECOMMENDED.name
+        saved = {**scores, "suggestions": suggestions, "recommended": recommended, "notes": notes}
         return _Results(
             metrics=scores,
-            save=lambda handle: handle.write_metrics({**scores, "suggestions": suggestions}),
-            log="finished" + (f" early: {note}" if note else ""),
+            save=lambda handle: handle.write_metrics(saved),
+            log="finished" + (f" early: {note}" if note else "") + "".join(f"; {n}" for n in notes),
             suggestions=suggestions,
+            notes=tuple(notes),
+            recommended=recommended,
         )
 
 
@@ -666,8 +926,9 @@ class _Run:
         self.policy = policy
         self.stop = stop
         self.ledger = _Ledger(on_event, policy.kind, prepared.run_id, prepared.handle)
-        self.steps = prepared.data.steps  # batches per epoch
-        self.notes: list[str] = []  # told in RunStarted
+        self.steps = policy.steps_per_epoch(prepared.data)  # batches per Keras epoch
+        # told in RunStarted: the experiment's lints, then what happened before the first batch
+        self.notes: list[str] = [str(found) for found in lint(prepared.exp, prepared.data.series)]
         self.started = False  # RunStarted was sent
         self.epochs_done = 0
         self.epoch_t0 = prepared.t0
@@ -714,16 +975,18 @@ class _Run:
         keras.utils.set_random_seed(exp.train.seed)
         window = exp.window.window
         model = build_model(exp.model, window, unroll=xla and window <= UNROLL_MAX_STEPS)
-        _compile(model, exp, self.policy.learning_rate, xla, p.steps_per_execution)
+        _compile(model, exp, self.policy.rate(self.steps), xla, p.steps_per_execution)
         train_ds = _train_dataset(p.data, exp, p.running)
-        val_ds = _validation_dataset(p.data, exp, p.running) if self.policy.validate else None
+        validates = self.policy.validates(p.data)
         model.fit(
             train_ds,
             epochs=p.total_epochs,
             steps_per_epoch=self.steps,
-            validation_data=val_ds,
-            validation_steps=p.data.val_steps if val_ds is not None else None,
-            callbacks=[*self.policy.callbacks(), _reporter_class()(self)],
+            validation_data=_holdout_dataset(p.data, exp, p.running) if validates else None,
+            validation_steps=p.data.hold_steps if validates else None,
+            # seqlab's own first: it records each epoch (at the rate it trained with) before
+            # ReduceLROnPlateau changes the rate, and nothing it computes reaches the logs
+            callbacks=[_reporter_class()(self), *self.policy.callbacks(p.data)],
             shuffle=False,  # the dataset reshuffles itself every epoch
             verbose=0,
         )
@@ -794,7 +1057,9 @@ class _Run:
             return
         lr = _learning_rate(model)
         seconds = time.perf_counter() - self.epoch_t0
-        event = self.policy.epoch_event(self.prepared.run_id, epoch + 1, loss, lr, seconds, logs)
+        event = self.policy.epoch_event(
+            self.prepared.run_id, epoch + 1, loss, lr, seconds, logs, model, self.prepared.data
+        )
         handle = self.prepared.handle
         if handle is not None:
             try:
@@ -828,7 +1093,7 @@ class _Run:
         return event
 
     def finish(self, model: Any, note: str | None = None) -> Outcome:
-        results = self.policy.results(model, self.prepared.data, note)
+        results = self.policy.results(model, self.prepared.data, self.epochs_done, note)
         handle = self.prepared.handle
         if handle is not None:
             try:
@@ -848,6 +1113,8 @@ class _Run:
             suggestions=results.suggestions,
             forecast=results.forecast,
             run_dir=self.ledger.run_dir,
+            notes=results.notes,
+            recommended=results.recommended,
         )
         self.ledger.emit(event)
         return event

@@ -42,3 +42,16 @@ def forecast_windows(values: np.ndarray, split_time: int, window: int) -> np.nda
             f"not {split_time}"
         )
     return _windows(values[split_time - window : -1], window)
+
+
+def holdout_points(holdout: float, train_points: int) -> int:
+    """How many of the last training points ``train.holdout`` keeps out of fitting.
+
+    A value below 1 is a fraction of the training period (rounded, at least one point when it is
+    above 0); a value of 1 or more is the number of points itself.
+    """
+    if holdout <= 0:
+        return 0
+    if holdout < 1:
+        return max(1, round(holdout * train_points))
+    return int(holdout)

@@ -41,6 +41,9 @@ def field_values(cls: type, name: str) -> st.SearchStrategy[Any]:
     kind = field_type(cls, name)
     if meta.get("choices"):
         values: st.SearchStrategy[Any] = st.sampled_from(meta["choices"])
+    elif meta.get("fraction_or_count"):
+        count = st.integers(1, int(meta["hi"])).map(float)
+        values = st.one_of(st.floats(meta["lo"], 1.0, exclude_max=True), count)
     elif kind is bool:
         values = st.booleans()
     elif kind is int:

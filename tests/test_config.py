@@ -202,8 +202,8 @@ def test_range_messages_read_well():
             "model.layers[0].layer.x",
             "unknown key; allowed: activation, kind, return_sequences, units",
         ),
-        ("[train]\nlr = 0.1", "train.lr", "unknown key; allowed: epochs, learning_rate"),
-        ("[sweep]\nend = 1", "sweep.end", "unknown key; allowed: early_stop, epochs"),
+        ("[train]\nlr = 0.1", "train.lr", "unknown key; allowed: clipnorm, epochs, holdout"),
+        ("[sweep]\nend = 1", "sweep.end", "unknown key; allowed: early_stop, epochs, epochs_per"),
     ],
 )
 def test_unknown_keys_at_every_level(toml, path, allowed_start):
@@ -307,3 +307,59 @@ def test_files_that_cannot_be_read(tmp_path):
     (tmp_path / "bin.toml").write_bytes(b"name = '\xff'")
     with pytest.raises(SeqlabError, match=r"cannot read the experiment file"):
         config.load(tmp_path / "bin.toml")
+
+
+# --- the training settings beyond the course ------------------------------------------------------
+
+HOLDOUT_ALLOWED = "a fraction from 0 to below 1, or a whole number from 1 to 100,000,000"
+
+
+@pytest.mark.parametrize("holdout", [0, 0.1, 0.999, 1, 50, 50.0])
+def test_holdout_is_a_fraction_or_a_whole_number_of_points(holdout):
+    exp = config.loads(f"[train]\nholdout = {holdout}\n")
+    assert exp.train.holdout == float(holdout) and isinstance(exp.train.holdout, float)
+    assert config.loads(config.dumps(exp)) == exp
+
+
+@pytest.mark.parametrize("holdout", [1.5, 49.9, -0.1, 1e9])
+def test_a_holdout_that_is_neither_says_what_is_allowed(holdout):
+    with pytest.raises(ConfigError) as err:
+        config.loads(f"[train]\nholdout = {holdout}\n", "f.toml")
+    assert str(err.value) == f"f.toml: train.holdout = {holdout!r}: {HOLDOUT_ALLOWED}"
+
+
+def test_optional_settings_are_absent_keys_when_off():
+    exp = config.loads("[train]\nclipnorm = 1\npatience = 10\n[sweep]\nstart = 1e-6\n")
+    assert (exp.train.clipnorm, exp.train.patience, exp.sweep.start) == (1.0, 10, 1e-6)
+    off = Experiment()
+    assert (off.train.clipnorm, off.train.patience, off.sweep.start) == (None, None, None)
+    text = config.dumps(off)
+    keys = {line.split(" =")[0] for line in text.split("\n")}
+    assert not {"clipnorm", "patience", "start"} & keys
+    assert config.loads(text) == off
+
+
+def test_new_experiments_get_seqlab_defaults():
+    t, s = Experiment().train, Experiment().sweep
+    assert (t.normalise, t.holdout, t.restore_best, t.schedule, t.validate) == (
+        "standard",
+        0.1,
+        True,
+        "plateau",
+        True,
+    )
+    assert (s.start, s.mode) == (None, "epoch")
+
+
+@pytest.mark.parametrize("name", [n for n in PRESETS if n.startswith("course-") or n == "quiz-q8"])
+def test_course_presets_keep_the_course_settings(name):
+    t, s = PRESETS[name].train, PRESETS[name].sweep
+    assert (t.normalise, t.holdout, t.patience, t.schedule, t.validate) == (
+        "none",
+        0.0,
+        None,
+        "constant",
+        False,
+    )
+    assert (t.optimizer, t.momentum, t.nesterov, t.clipnorm) == ("sgd", 0.9, False, None)
+    assert (s.start, s.epochs_per_decade, s.epochs, s.mode) == (1e-8, 20.0, 100, "epoch")

@@ -77,6 +77,17 @@ def test_a_run_command_without_experiment_or_runs_still_decodes():
         RunStarted("r1", "train", "course-rnn", 8, 8, 4961, None, ("a note",)),
         EpochEnded("r1", 1, 8, 12.5, 13.0, 5e-6, 0.25, None, None),
         RunFinished("r1", "sweep", 3, 1.0, {}, {"valley": 1e-5}),
+        EpochEnded("r1", 2, 8, 0.5, 4.0, 1e-3, 0.25, 0.6, 4.5, holdout_loss=0.4, holdout_mae=3.9),
+        RunFinished(
+            "r1",
+            "train",
+            9,
+            2.0,
+            {"val_mae": 4.4, "best_epoch": 7},
+            forecast=(1.0, 2.0),
+            notes=("kept epoch 7 of 9: lowest holdout loss", "worse than the naive forecast"),
+        ),
+        RunFinished("r1", "sweep", 3, 1.0, {}, {"valley": 1e-5}, recommended="valley"),
     ],
 )
 def test_messages_are_one_line_and_decode_to_themselves(message):

@@ -13,7 +13,7 @@ from engine.events import RunFinished, RunStarted, SweepPoint
 from engine.presets import PRESETS
 from engine.runstore import RunStore
 from engine.specs import SweepSpec
-from engine.sweep import apply_suggestion, suggest, sweep_rates
+from engine.sweep import RECOMMENDED, apply_suggestion, smoothed, suggest, sweep_rates
 
 LRS = 1e-8 * 10 ** (np.arange(100) / 20)
 
@@ -137,3 +137,67 @@ def test_early_stop_ends_the_sweep_once_the_loss_passes_4x_its_best(tiny_experim
     full, done = losses(early_stop=False)  # the course's sweep: every epoch
     assert len(full) == 30 and done.epochs == 30
     assert full[: len(stopped)] == stopped
+
+
+def test_the_default_start_follows_the_optimizer() -> None:
+    spec = SweepSpec(epochs=3, epochs_per_decade=1)
+    assert sweep_rates(spec, "sgd")[0] == 1e-8
+    for optimizer in ("adam", "adamw", "rmsprop"):
+        np.testing.assert_allclose(sweep_rates(spec, optimizer), [1e-6, 1e-5, 1e-4], rtol=1e-12)
+    assert sweep_rates(SweepSpec(start=3e-7, epochs=2), "adam")[0] == 3e-7
+
+
+def test_smoothing_is_a_debiased_moving_average() -> None:
+    np.testing.assert_allclose(smoothed(np.full(5, 2.0)), np.full(5, 2.0))
+    first, second = smoothed(np.array([1.0, 3.0]), beta=0.5)
+    assert (first, second) == (1.0, pytest.approx((0.25 * 1 + 0.5 * 3) / 0.75))
+
+
+@pytest.mark.slow
+def test_the_range_test_sets_one_rate_per_batch(tiny_experiment, tmp_path, monkeypatch) -> None:
+    """mode = "batch": one point per batch, at exactly the scheduled rates (as float32)."""
+    from engine import training
+
+    built = []
+    original = training.build_model
+
+    def build_model(spec, window, **options):
+        built.append(original(spec, window, **options))
+        return built[-1]
+
+    monkeypatch.setattr(training, "build_model", build_model)
+    exp = dataclasses.replace(
+        tiny_experiment(optimizer="adam"),
+        sweep=SweepSpec(epochs=40, epochs_per_decade=8, early_stop=False, mode="batch"),
+    )
+    events: list = []
+    done = training.sweep(exp, events.append, store=RunStore(tmp_path))
+    assert isinstance(done, RunFinished), done
+    assert (events[0].total_epochs, events[0].steps_per_epoch) == (40, 1)
+    points = [e for e in events if isinstance(e, SweepPoint)]
+    assert [p.epoch for p in points] == list(range(1, 41))
+    assert int(built[-1].optimizer.iterations.numpy()) == 40  # one batch per point
+    exact = np.float32(1e-6 * 10 ** (np.arange(40) / 8))  # adam's default start: 1e-6
+    np.testing.assert_array_equal(np.float32([p.learning_rate for p in points]), exact)
+    losses = np.array([p.loss for p in points])
+    assert done.suggestions == suggest([p.learning_rate for p in points], smoothed(losses))
+    assert done.recommended == RECOMMENDED.name
+    saved = RunStore(tmp_path).metrics(done.run_dir)
+    assert (saved["recommended"], saved["notes"]) == (RECOMMENDED.name, list(done.notes))
+
+
+@pytest.mark.slow
+def test_a_sweep_that_never_diverges_says_so(tiny_experiment) -> None:
+    from engine.training import sweep
+
+    exp = dataclasses.replace(
+        tiny_experiment(learning_rate=1e-5),
+        sweep=SweepSpec(start=1e-9, epochs_per_decade=4, epochs=6, early_stop=True),
+    )
+    done = sweep(exp, lambda e: None, save=False)
+    assert isinstance(done, RunFinished), done
+    assert done.recommended == RECOMMENDED.name
+    assert any(
+        n.startswith("the loss never diverged up to 1.8e-08: the suggestions may sit at the edge")
+        for n in done.notes
+    ), done.notes

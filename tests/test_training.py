@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import signal
 import subprocess
@@ -35,6 +36,22 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # every test here trains (seconds each)
 
 
+# The course's way of training (raw values, no holdout slice, a constant rate): what the tests of
+# events, stops and determinism count batches against (15 an epoch for the tiny experiment).
+COURSE = {
+    "normalise": "none",
+    "holdout": 0.0,
+    "schedule": "constant",
+    "restore_best": False,
+    "validate": False,
+}
+
+
+def course(tiny, **train):
+    """The tiny experiment trained the course's way; ``train`` replaces further fields."""
+    return tiny(**{**COURSE, **train})
+
+
 def run(exp, stop=None, **kwargs):
     """Trains; returns (events, outcome)."""
     events: list = []
@@ -47,7 +64,7 @@ def epochs_of(events) -> list[EpochEnded]:
 
 
 def test_events_metrics_and_saved_run(tiny_experiment, tmp_path) -> None:
-    exp = tiny_experiment(epochs=3, validate=True)
+    exp = course(tiny_experiment, epochs=3, validate=True)
     events, done = run(exp, store=RunStore(tmp_path))
 
     # order: RunStarted, then progress and one EpochEnded per epoch, then the outcome (returned)
@@ -81,6 +98,13 @@ def test_events_metrics_and_saved_run(tiny_experiment, tmp_path) -> None:
     assert m["val_smape"] == pytest.approx(smape)
     assert m["naive_mae"] == pytest.approx(np.mean(np.abs(naive)))
     assert m["naive_mse"] == pytest.approx(np.mean(naive**2))
+    scale = np.mean(np.abs(np.diff(series.train.astype("float64"))))
+    assert m["val_mase"] == pytest.approx(np.mean(np.abs(errors)) / scale)
+    assert {"linear_mae", "linear_mase", "naive_mase"} <= set(m)  # no snaive: period > split
+    assert (m["best_epoch"], m["epochs_run"]) == (3, 3)  # no holdout slice: the last epoch
+    assert done.notes[0] == "trained all 3 epochs"
+    # the validation period's per-epoch MAE is the forecast's: the last one is the final score
+    assert epochs_of(events)[-1].val_mae == pytest.approx(m["val_mae"], rel=1e-5)
 
     # the saved run: status, history, forecast, metrics, and a model that loads safely
     store = RunStore(tmp_path)
@@ -92,7 +116,14 @@ def test_events_metrics_and_saved_run(tiny_experiment, tmp_path) -> None:
     t, a, f = store.forecast(info.path)
     np.testing.assert_allclose(f, forecast, rtol=1e-6)
     np.testing.assert_array_equal(t, series.time_valid)
-    assert store.metrics(info.path) == pytest.approx(m)
+    saved = store.metrics(info.path)
+    assert saved.pop("notes") == list(done.notes)
+    assert saved == pytest.approx(m)
+    assert json.loads((info.path / "scaler.json").read_text()) == {
+        "kind": "none",
+        "offset": 0.0,
+        "scale": 1.0,
+    }
     assert store.experiment(info.path) == exp
     from engine.forecast import validation_forecast
     from engine.keras_model import load_model
@@ -103,12 +134,13 @@ def test_events_metrics_and_saved_run(tiny_experiment, tmp_path) -> None:
 
 
 def test_same_experiment_gives_the_same_losses_bit_for_bit(tiny_experiment) -> None:
-    exp = tiny_experiment(epochs=4)
-    first = [e.loss for e in epochs_of(run(exp, save=False)[0])]
-    again = [e.loss for e in epochs_of(run(exp, save=False)[0])]
-    assert first == again  # no tolerance: seeded weights, shuffle order and XLA are deterministic
-    other = [e.loss for e in epochs_of(run(tiny_experiment(epochs=4, seed=52), save=False)[0])]
-    assert other != first
+    for exp in (course(tiny_experiment, epochs=4), tiny_experiment(epochs=4)):
+        first = [(e.loss, e.holdout_loss) for e in epochs_of(run(exp, save=False)[0])]
+        again = [(e.loss, e.holdout_loss) for e in epochs_of(run(exp, save=False)[0])]
+        assert first == again  # no tolerance: seeded weights, shuffle order, XLA: deterministic
+        other_seed = dataclasses.replace(exp, train=dataclasses.replace(exp.train, seed=52))
+        other = [(e.loss, e.holdout_loss) for e in epochs_of(run(other_seed, save=False)[0])]
+        assert other != first
 
 
 def test_same_batches_without_xla_equal_the_course_pipeline(course_series) -> None:
@@ -174,7 +206,8 @@ def test_forecast_equals_the_course_model_forecast(tiny_experiment, seq2seq) -> 
 
 
 def test_sequence_to_sequence_models_train_on_shifted_windows(tiny_experiment) -> None:
-    exp = tiny_experiment(
+    exp = course(
+        tiny_experiment,
         model=(ExpandDims(), SimpleRNN(units=8, return_sequences=True), Dense(1), Scale(100.0)),
         epochs=2,
         validate=True,
@@ -223,7 +256,7 @@ def test_the_stop_check_reads_the_flag_for_every_batch(tiny_experiment) -> None:
     """No read-ahead past the check, and the flag is read, not captured once."""
     import tensorflow as tf
 
-    exp = tiny_experiment()
+    exp = course(tiny_experiment)
     running = tf.Variable(True)
     batches = iter(training._train_dataset(training._cut_windows(exp, False), exp, running))
     for _ in range(20):  # past an epoch (15 batches): the repeat and prefetch are behind the check
@@ -252,7 +285,7 @@ def test_stop_is_honoured_within_one_batch(
     # 15 batches an epoch, all in one call (steps_per_execution 15); stop as batch 5 of epoch 2
     # is taken: it is refused, the 4 before it train
     stop = stop_at(15 + 5)
-    events, stopped = run(tiny_experiment(epochs=50), stop, store=RunStore(tmp_path))
+    events, stopped = run(course(tiny_experiment, epochs=50), stop, store=RunStore(tmp_path))
     assert trained_batches() == 19
     assert stop_at.taken() == 20  # nothing was taken after the request
     assert isinstance(stopped, RunStopped) and events[-1] is stopped
@@ -265,10 +298,11 @@ def test_stop_is_honoured_within_one_batch(
 def test_stop_is_honoured_within_one_batch_during_validation(
     tiny_experiment, trained_batches, stop_at
 ) -> None:
-    # epoch 1: 15 training batches, then 4 validation batches; stop as the 2nd of those is taken
-    stop = stop_at(15 + 2)
-    events, stopped = run(tiny_experiment(epochs=5, validate=True), stop, save=False)
-    assert stop_at.taken() == 17 and trained_batches() == 15
+    # holdout 0.2: 50 of the 250 training points, 190 fitting windows; epoch 1: 12 training
+    # batches, then 4 holdout batches; stop as the 2nd of those is taken
+    stop = stop_at(12 + 2)
+    events, stopped = run(tiny_experiment(epochs=5, holdout=0.2), stop, save=False)
+    assert stop_at.taken() == 14 and trained_batches() == 12
     assert isinstance(stopped, RunStopped) and stopped.epochs == 0  # epoch 1 did not complete
     assert not epochs_of(events)
 
@@ -284,14 +318,14 @@ def test_a_stop_between_epochs_trains_no_further_batch(tiny_experiment, trained_
         if isinstance(event, EpochEnded) and event.epoch == 2:
             stop.set()
 
-    stopped = training.train(tiny_experiment(epochs=100), on_event, stop, save=False)
+    stopped = training.train(course(tiny_experiment, epochs=100), on_event, stop, save=False)
     assert isinstance(stopped, RunStopped) and stopped.epochs == 2
     assert [e.epoch for e in epochs_of(events)] == [1, 2]
     assert trained_batches() == 2 * 15
 
 
 def test_a_diverging_loss_stops_at_once_with_advice(tiny_experiment, tmp_path) -> None:
-    exp = tiny_experiment(learning_rate=10.0, loss="mse", epochs=20)
+    exp = course(tiny_experiment, learning_rate=10.0, loss="mse", epochs=20)
     events, stopped = run(exp, store=RunStore(tmp_path))
     assert isinstance(stopped, RunStopped)
     assert [type(e) for e in events if not isinstance(e, BatchProgress)] == [RunStarted, RunStopped]
@@ -328,7 +362,7 @@ def test_simple_rnn_is_unrolled_for_short_windows_under_xla(tiny_experiment, mon
         return original(spec, window, **options)
 
     monkeypatch.setattr(training, "build_model", build_model)
-    short = tiny_experiment(epochs=1)
+    short = course(tiny_experiment, epochs=1)
     long = dataclasses.replace(short, window=dataclasses.replace(short.window, window=40))
     for exp, xla in ((short, True), (short, False), (long, True)):
         assert isinstance(run(exp, save=False, xla=xla)[1], RunFinished)
@@ -352,7 +386,7 @@ def test_xla_fallback_is_noted(tiny_experiment, tmp_path, monkeypatch) -> None:
         return keras.Model(inputs, inner(Opaque()(inputs)))
 
     monkeypatch.setattr(training, "build_model", build_with_opaque_layer)
-    events, done = run(tiny_experiment(epochs=2), store=RunStore(tmp_path))
+    events, done = run(course(tiny_experiment, epochs=2), store=RunStore(tmp_path))
     assert isinstance(done, RunFinished), done
     [note] = events[0].notes
     assert "XLA could not compile this model" in note and "PyFunc" in note
@@ -406,7 +440,7 @@ def test_a_killed_run_is_listed_as_interrupted_with_its_history(tiny_experiment,
     rows = store.history(info.path)
     assert len(rows) >= 3 and [r["epoch"] for r in rows] == list(range(1, len(rows) + 1))
     lines = (info.path / "history.csv").read_text().splitlines()
-    assert all(line.count(",") == 6 for line in lines)  # whole lines: no torn row
+    assert all(line.count(",") == 8 for line in lines)  # whole lines: no torn row
     assert json.loads((info.path / "status.json").read_text())["status"] == "running"
 
 
@@ -423,3 +457,202 @@ def test_a_failed_save_marks_the_run_failed_and_leaves_no_torn_file(
     names = sorted(p.name for p in info.path.iterdir())
     assert names == ["experiment.toml", "history.csv", "run.log", "status.json"]
     assert len(RunStore(tmp_path / "runs").history(info.path)) == 2
+
+
+# --- holdout slice, best epoch, optimizers and schedules ------------------------------------------
+
+
+def _csv_of(write_csv, values, name: str = "data.csv") -> str:
+    return write_csv("value\n" + "\n".join(repr(float(v)) for v in values) + "\n", name)
+
+
+def test_the_validation_period_influences_nothing(tiny_experiment, write_csv) -> None:
+    """Perturbing every validation value leaves training, holdout scores, the learning rates
+    and the best epoch exactly as they were: only the validation scores change."""
+    exp = tiny_experiment(optimizer="adam", learning_rate=0.01, epochs=8, patience=2)
+    values = load_series(exp.series).values.astype("float64")
+    changed = values.copy()
+    changed[250:] = changed[250:] * 3 + 40
+
+    def trained(vals):
+        series = CsvSeries(path=_csv_of(write_csv, vals), column="value", split_time=250)
+        events, done = run(dataclasses.replace(exp, series=series), save=False)
+        assert isinstance(done, RunFinished), done
+        rows = [
+            (e.loss, e.mae, e.holdout_loss, e.holdout_mae, e.learning_rate)
+            for e in epochs_of(events)
+        ]
+        return rows, done, [e.val_mae for e in epochs_of(events)]
+
+    rows, done, val = trained(values)
+    rows_changed, done_changed, val_changed = trained(changed)
+    assert rows == rows_changed  # bit for bit
+    assert done.metrics["best_epoch"] == done_changed.metrics["best_epoch"]
+    assert done.epochs == done_changed.epochs
+    assert all(v is not None for v in val) and val != val_changed
+    assert done.metrics["val_mae"] != done_changed.metrics["val_mae"]
+
+
+def test_last_value_normalisation_forecasts_in_series_units(
+    tiny_experiment, write_csv, tmp_path
+) -> None:
+    """normalise "last": the saved model predicts each window's change from its last value;
+    the forecast, computed here by hand from the saved model (relative windows, last value added
+    back, standardisation inverted), and every MAE are in the series' units; perturbing the
+    validation period still changes nothing but the validation scores."""
+    from engine.forecast import predictor
+    from engine.keras_model import load_model
+    from engine.scaling import Scaler
+    from engine.windows import forecast_windows
+
+    layers = (
+        ExpandDims(),
+        SimpleRNN(units=8, return_sequences=True),
+        SimpleRNN(units=8),
+        Dense(units=1),
+    )
+    exp = tiny_experiment(
+        model=layers, normalise="last", optimizer="adam", learning_rate=0.01, epochs=6
+    )
+    values = load_series(exp.series).values.astype("float64")
+    changed = values.copy()
+    changed[250:] = changed[250:] * 3 + 40
+
+    def trained(vals, name):
+        series = CsvSeries(path=_csv_of(write_csv, vals, name), column="value", split_time=250)
+        store = RunStore(tmp_path / f"runs-{name}")
+        events, done = run(dataclasses.replace(exp, series=series), store=store)
+        assert isinstance(done, RunFinished), done
+        return epochs_of(events), done, store.find(done.run_id).path
+
+    epochs, done, path = trained(values, "a.csv")
+    scaler = Scaler.from_dict(json.loads((path / "scaler.json").read_text()))
+    assert scaler.kind == "last"
+    predict = predictor(load_model(path / "model.keras"))
+    z = scaler.transform(values).astype("float32")
+
+    def by_hand(start: int, end: int) -> np.ndarray:
+        """Forecasts of points start..end-1, each from the 10 values before it."""
+        windows = forecast_windows(z[:end], start, 10).astype("float64")
+        last = windows[:, -1:]
+        change = predict((windows - last).astype("float32"))[:, 0]
+        return (change + last[:, 0]) * scaler.scale + scaler.offset
+
+    forecast = by_hand(250, 300)
+    np.testing.assert_allclose(done.forecast, forecast, rtol=1e-6)
+    m, best = done.metrics, done.metrics["best_epoch"]
+    assert m["val_mae"] == pytest.approx(np.mean(np.abs(forecast - values[250:])))
+    assert m["val_mae"] < 1.5 * m["naive_mae"]  # near the series, not near its standardised units
+    assert epochs[best - 1].val_mae == pytest.approx(m["val_mae"], rel=1e-5)
+    hold = np.mean(np.abs(by_hand(225, 250) - values[225:250]))  # the last 25 training points
+    assert epochs[best - 1].holdout_mae == pytest.approx(hold, rel=1e-5)
+
+    epochs_changed, done_changed, _ = trained(changed, "b.csv")
+    rows = [(e.loss, e.mae, e.holdout_loss, e.holdout_mae, e.learning_rate) for e in epochs]
+    assert rows == [
+        (e.loss, e.mae, e.holdout_loss, e.holdout_mae, e.learning_rate) for e in epochs_changed
+    ]
+    assert done_changed.metrics["best_epoch"] == best
+    assert done_changed.metrics["val_mae"] != m["val_mae"]
+
+
+def test_the_best_epoch_is_kept_and_named(tiny_experiment, tmp_path) -> None:
+    from engine.forecast import predictor, validation_forecast
+    from engine.keras_model import load_model
+    from engine.scaling import Scaler
+
+    exp = tiny_experiment(optimizer="adam", learning_rate=0.05, epochs=60, patience=3)
+    events, done = run(exp, store=RunStore(tmp_path))
+    assert isinstance(done, RunFinished), done
+    holdout = [e.holdout_loss for e in epochs_of(events)]
+    best = done.metrics["best_epoch"]
+    assert best == int(np.argmin(holdout)) + 1 < done.epochs
+    # stopped early: Keras's EarlyStopping waits `patience` epochs past the best one
+    assert done.epochs == done.metrics["epochs_run"] == best + 3 < 60
+    assert done.notes[0] == (
+        f"kept epoch {best} of {done.epochs}: lowest holdout loss; "
+        "stopped early: no improvement in the holdout loss for 3 epochs"
+    )
+
+    # the saved model is the best epoch's: its holdout loss is that epoch's, its forecast the run's
+    info = RunStore(tmp_path).find(done.run_id)
+    assert (info.best_epoch, len(RunStore(tmp_path).history(info.path))) == (best, done.epochs)
+    model = load_model(info.path / "model.keras")
+    data = training._cut_windows(exp, seq2seq=False)
+    out = predictor(model)(data.x_hold).reshape(data.y_hold.shape)
+    assert float(training._keras_loss("huber")(data.y_hold, out)) == pytest.approx(
+        holdout[best - 1], rel=1e-5
+    )
+    scaler = Scaler.from_dict(json.loads((info.path / "scaler.json").read_text()))
+    assert scaler == data.scaler and scaler.kind == "standard"
+    forecast = validation_forecast(model, data.series, 10, scaler)
+    np.testing.assert_allclose(forecast, done.forecast, rtol=1e-5)
+    assert done.metrics["val_mae"] == pytest.approx(epochs_of(events)[best - 1].val_mae, rel=1e-5)
+
+
+@pytest.fixture
+def built(monkeypatch):
+    """The models the trainer built, in order."""
+    models = []
+    original = training.build_model
+
+    def build_model(spec, window, **options):
+        models.append(original(spec, window, **options))
+        return models[-1]
+
+    monkeypatch.setattr(training, "build_model", build_model)
+    return models
+
+
+@pytest.mark.parametrize(
+    ("train", "cls", "expected"),
+    [
+        ({"optimizer": "sgd", "nesterov": True, "momentum": 0.8}, "SGD", {"nesterov": True}),
+        ({"optimizer": "adam", "clipnorm": 1.5}, "Adam", {"clipnorm": 1.5}),
+        ({"optimizer": "adamw", "weight_decay": 0.01}, "AdamW", {"weight_decay": 0.01}),
+        ({"optimizer": "rmsprop", "momentum": 0.5}, "RMSprop", {"momentum": 0.5}),
+    ],
+    ids=["sgd-nesterov", "adam-clipnorm", "adamw", "rmsprop"],
+)
+def test_the_optimizer_is_compiled_as_configured(tiny_experiment, built, train, cls, expected):
+    done = run(course(tiny_experiment, epochs=1, **train), save=False)[1]
+    assert isinstance(done, RunFinished), done
+    optimizer = built[-1].optimizer
+    assert type(optimizer).__name__ == cls
+    for name, value in expected.items():
+        assert getattr(optimizer, name) == pytest.approx(value)
+    if cls == "SGD":
+        assert optimizer.momentum == pytest.approx(0.8)
+    if "clipnorm" not in train:
+        assert optimizer.clipnorm is None
+
+
+def test_plateaus_of_the_holdout_loss_cut_the_rate(tiny_experiment) -> None:
+    exp = tiny_experiment(
+        optimizer="adam", learning_rate=0.02, epochs=14, plateau_patience=1, plateau_factor=0.5
+    )
+    epochs = epochs_of(run(exp, save=False)[0])
+    rate, best, wait, expected = 0.02, math.inf, 0, []
+    for e in epochs:  # Keras's ReduceLROnPlateau on the holdout loss, epoch by epoch
+        expected.append(rate)
+        if e.holdout_loss < best:
+            best, wait = e.holdout_loss, 0
+        else:
+            wait += 1
+            if wait >= 1:
+                rate, wait = rate * 0.5, 0
+    assert [e.learning_rate for e in epochs] == pytest.approx(expected, rel=1e-6)
+    assert min(expected) < 0.02  # the rate was cut at least once
+
+
+def test_cosine_decay_reports_the_rate_at_each_epoch_end(tiny_experiment) -> None:
+    exp = tiny_experiment(
+        optimizer="adam", learning_rate=1e-3, epochs=4, schedule="cosine", min_lr_ratio=0.1
+    )
+    events, done = run(exp, save=False)
+    assert isinstance(done, RunFinished), done
+    alpha = 0.1
+    expected = [
+        1e-3 * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * e / 4)) + alpha) for e in (1, 2, 3, 4)
+    ]
+    assert [e.learning_rate for e in epochs_of(events)] == pytest.approx(expected, rel=1e-5)

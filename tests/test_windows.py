@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from bench.course_pipeline import forecast_dataset, windowed_dataset
-from engine.windows import forecast_windows, seq2seq_windows, seq2vec_windows
+from engine.errors import DataError
+from engine.specs import CsvSeries, Experiment, TrainSpec, WindowSpec
+from engine.training import _cut_windows
+from engine.windows import forecast_windows, holdout_points, seq2seq_windows, seq2vec_windows
 
 
 def collect(dataset):
@@ -145,3 +148,56 @@ def test_forecast_window_properties(args):
 def test_forecast_windows_refuse_a_split_outside_the_series(split, window):
     with pytest.raises(ValueError, match="split_time must be from window"):
         forecast_windows(np.zeros(10, dtype="float32"), split, window)
+
+
+# --- the holdout slice ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("holdout", "points"),
+    [(0.0, 0), (0.1, 25), (0.001, 1), (0.5, 125), (1.0, 1), (40.0, 40)],
+)
+def test_holdout_points_from_a_fraction_or_a_count(holdout, points):
+    assert holdout_points(holdout, 250) == points
+
+
+def _indexed(write_csv, holdout: float, window: int = 5) -> Experiment:
+    """A series whose value at each time step is the step itself, so windows show positions."""
+    path = write_csv("value\n" + "\n".join(str(i) for i in range(120)) + "\n")
+    return Experiment(
+        series=CsvSeries(path=path, column="value", split_time=100),
+        window=WindowSpec(window=window, batch_size=8),
+        train=TrainSpec(normalise="none", holdout=holdout),
+    )
+
+
+@pytest.mark.parametrize("seq2seq", [False, True], ids=["seq2vec", "seq2seq"])
+@pytest.mark.parametrize("holdout", [0.2, 7.0])
+def test_no_window_straddles_the_holdout_boundary(write_csv, seq2seq, holdout):
+    data = _cut_windows(_indexed(write_csv, holdout), seq2seq)
+    fit_end = 100 - holdout_points(holdout, 100)
+    last_target = (lambda y: y[:, -1]) if seq2seq else (lambda y: y)
+    # fitting windows: inputs and targets wholly before the holdout slice, every one of them
+    assert data.x.max() < fit_end and data.y.max() < fit_end
+    assert last_target(data.y).max() == fit_end - 1
+    # holdout windows: one per holdout point, its target in the slice, never in validation
+    np.testing.assert_array_equal(last_target(data.y_hold), np.arange(fit_end, 100))
+    assert data.x_hold.max() < 100 and data.y_hold.max() < 100
+    # validation windows: one per validation point, after the split
+    np.testing.assert_array_equal(last_target(data.y_val), np.arange(100, 120))
+    assert data.hold_steps == -(-(100 - fit_end) // 8)
+
+
+def test_without_a_holdout_slice_every_training_point_is_fitted(write_csv):
+    data = _cut_windows(_indexed(write_csv, 0.0), False)
+    assert data.y.max() == 99 and len(data.x_hold) == 0 and not data.has_holdout
+
+
+def test_a_holdout_that_leaves_too_little_to_fit_is_a_clear_error(write_csv):
+    with pytest.raises(DataError) as err:
+        _cut_windows(_indexed(write_csv, 96.0), False)
+    assert err.value.field == "train.holdout"
+    assert str(err.value) == (
+        "train.holdout = 96 keeps the last 96 of the 100 training points for the holdout "
+        "slice, leaving 4 to fit: at least window + 1 (6) are needed; lower train.holdout"
+    )
