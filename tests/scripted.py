@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 from textual.app import App
 
-from engine.baselines import naive_forecast
+from engine.baselines import ladder, naive_forecast
 from engine.events import (
     EpochEnded,
     Event,
@@ -25,34 +26,61 @@ from engine.events import (
     SweepPoint,
 )
 from engine.metrics import metrics
-from engine.series import load_series
+from engine.series import load_series, period_of
 from engine.shapes import infer
 from engine.specs import Experiment
-from engine.sweep import suggest
+from engine.sweep import RECOMMENDED, suggest, sweep_rates
 from tui.backend import Backend, EngineState, RunEvent, post
 
 
 def script_train(
-    exp: Experiment, epochs: int | None = None, run_id: str = "run-train"
+    exp: Experiment, epochs: int | None = None, run_id: str = "run-train", worse: bool = False
 ) -> list[Event]:
-    """Plausible, deterministic events of a training run (no TensorFlow)."""
+    """Plausible, deterministic events of a training run (no TensorFlow).
+
+    With a holdout slice, each epoch reports its holdout loss, whose lowest epoch is kept (as
+    ``train.restore_best`` does); with ``train.validate``, the validation period's loss too.
+    The results carry the real baseline ladder of the experiment's series; the forecast is
+    better than the naive one, or (``worse``) worse than both the naive and the linear one.
+    """
     n = epochs or exp.train.epochs
+    t = exp.train
     series = load_series(exp.series, exp.window.window)
     windows = max(1, series.split_time - exp.window.window)
     steps = math.ceil(windows / exp.window.batch_size)
     params = infer(exp.model, exp.window.batch_size, exp.window.window).total_params or 0
     events: list[Event] = [RunStarted(run_id, "train", exp.name, n, steps, params)]
+    holdout = []
     for e in range(1, n + 1):
         loss = 4.0 + 26.0 * 0.7**e + (0.6 if e % 3 == 0 else 0.0)
-        lr = exp.train.learning_rate
-        events.append(EpochEnded(run_id, e, n, loss, loss + 0.5, lr, 0.25))
+        # the holdout and validation losses turn up again past 60% of the run (overfitting)
+        late = 0.3 * max(0.0, e - 0.6 * n)
+        scores: dict[str, float] = {}
+        if t.holdout > 0:
+            holdout.append(4.6 + 26.0 * 0.72**e + late)
+            scores.update(holdout_loss=holdout[-1], holdout_mae=holdout[-1] + 0.5)
+        if t.validate:
+            scores.update(val_loss=5.0 + 26.0 * 0.72**e + late, val_mae=5.5 + 26.0 * 0.72**e + late)
+        events.append(EpochEnded(run_id, e, n, loss, loss + 0.5, t.learning_rate, 0.25, **scores))
+    best = int(np.argmin(holdout)) + 1 if holdout and t.restore_best else n
     naive = naive_forecast(series)
-    forecast = 0.5 * series.valid.astype("float64") + 0.5 * naive
-    scores = {f"val_{k}": v for k, v in metrics(series.valid, forecast).items()}
-    naive_scores = metrics(series.valid, naive)
-    scores.update(naive_mae=naive_scores["mae"], naive_mse=naive_scores["mse"])
+    forecast = naive + 3.0 if worse else 0.5 * series.valid.astype("float64") + 0.5 * naive
+    found = {f"val_{k}": v for k, v in metrics(series.valid, forecast, series.train).items()}
+    found.update(ladder(series, exp.window.window, period_of(exp.series)))
+    found.update(best_epoch=best, epochs_run=n)
+    kept = (
+        f"kept epoch {best} of {n}: lowest holdout loss" if best < n else f"trained all {n} epochs"
+    )
+    notes = [kept] + [
+        f"worse than the {name} (MAE {found['val_mae']:.4g} vs {found[key]:.4g})"
+        for key, name in (("naive_mae", "naive forecast"), ("linear_mae", "linear autoregression"))
+        if found["val_mae"] > found[key]
+    ]
+    forecast_values = tuple(map(float, forecast))
     events.append(
-        RunFinished(run_id, "train", n, 0.25 * n, scores, {}, tuple(map(float, forecast)), None)
+        RunFinished(
+            run_id, "train", n, 0.25 * n, found, {}, forecast_values, None, notes=tuple(notes)
+        )
     )
     return events
 
@@ -62,7 +90,7 @@ def script_sweep(
 ) -> list[Event]:
     """Deterministic events of a learning-rate sweep: a curve with a valley, then divergence."""
     n = epochs or exp.sweep.epochs
-    lrs = exp.sweep.start * 10 ** (np.arange(n) / exp.sweep.epochs_per_decade)
+    lrs = sweep_rates(dataclasses.replace(exp.sweep, epochs=n), exp.train.optimizer)
     x = np.log10(lrs) - np.log10(lrs[0])
     span = max(x[-1], 1e-9)
     losses = (
@@ -74,7 +102,11 @@ def script_sweep(
     for e, (lr, loss) in enumerate(zip(lrs, losses, strict=True), start=1):
         events.append(SweepPoint(run_id, e, n, float(lr), float(loss), 0.1))
     suggestions = suggest(lrs, losses)
-    events.append(RunFinished(run_id, "sweep", n, 0.1 * n, {}, suggestions, (), None))
+    events.append(
+        RunFinished(
+            run_id, "sweep", n, 0.1 * n, {}, suggestions, (), None, recommended=RECOMMENDED.name
+        )
+    )
     return events
 
 
@@ -88,11 +120,13 @@ class ScriptedBackend(Backend):
         paced: bool = False,
         epochs: int | None = 8,
         script: Callable[[RunKind, Experiment], list[Event]] | None = None,
+        worse: bool = False,
     ) -> None:
         self.ready_seconds = ready_seconds
         self.paced = paced
         self.epochs = epochs
         self.script = script
+        self.worse = worse  # training runs forecast worse than the baselines
         self.commands: list[tuple[Any, ...]] = []  # what the app asked for, in order
         self.pending: deque[Event] = deque()
         self._app: App | None = None
@@ -117,7 +151,7 @@ class ScriptedBackend(Backend):
         if self.script is not None:
             events = self.script(kind, experiment)
         elif kind == "train":
-            events = script_train(experiment, self.epochs)
+            events = script_train(experiment, self.epochs, worse=self.worse)
         else:
             events = script_sweep(experiment, self.epochs and max(self.epochs, 2))
         self.pending = deque(events)

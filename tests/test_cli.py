@@ -127,6 +127,30 @@ def test_summary_json_reports_problems_and_fixes(run_cli):
     assert out.rstrip().endswith("Fix: set return_sequences on layer 2.")
 
 
+def test_summary_reports_lints_after_the_problems(run_cli, tmp_path):
+    """A Scale layer together with normalisation, and momentum with adam: valid, but worth
+    changing, so the summary says what to do (and its JSON lists them)."""
+    code, toml, _ = run_cli("preset", "course-rnn")
+    toml = toml.replace('normalise = "none"', 'normalise = "standard"')
+    toml = toml.replace('optimizer = "sgd"', 'optimizer = "adam"').replace(
+        "momentum = 0.9", "momentum = 0.5"
+    )
+    path = tmp_path / "linted.toml"
+    path.write_text(toml, encoding="utf-8")
+    code, out, err = run_cli("summary", str(path))
+    assert (code, err) == (0, "")
+    lints = [line for line in out.splitlines() if line.startswith("lint: ")]
+    assert len(lints) == 2, out
+    assert "layer 5 (Scale ×100)" in lints[0] and lints[0].endswith("drop the Scale layer")
+    assert lints[1].startswith("lint: train.momentum = 0.5 does nothing with optimizer 'adam'")
+    assert out.splitlines().index(lints[0]) > out.splitlines().index("mode: sequence-to-vector")
+    code, out, _ = run_cli("summary", str(path), "--json")
+    data = json.loads(out)
+    assert [x["path"] for x in data["lints"]] == ["model.layers[4]", "train.momentum"]
+    code, out, _ = run_cli("summary", "course-rnn", "--json")
+    assert json.loads(out)["lints"] == []
+
+
 NO_TENSORFLOW = """
 import sys
 from tui.cli import main
@@ -157,22 +181,40 @@ def test_baselines(run_cli):
     assert lines[1] == (
         "series: synthetic, 1461 points (1000 train, 461 validation), first 52.4836, last 122.308"
     )
+    assert lines[2].split()[-2:] == ["sMAPE%", "MASE"]
     rows = {line.split()[0]: line.split() for line in lines[4:]}
-    assert rows["naive"][-4:-2] == ["5.9379", "61.8275"]
-    assert rows["ma30"][-4] == "7.1424"
-    assert rows["diff_past"][-4] == "5.8393"
-    assert rows["diff_smooth"][-4] == "4.5694"
+    assert rows["naive"][-5:-3] == ["5.9379", "61.8275"]
+    assert rows["ma30"][-5] == "7.1424"
+    assert rows["diff_past"][-5] == "5.8393"
+    assert rows["diff_smooth"][-5] == "4.5694"
+    # the ladder beyond the course: seasonal naive and the linear autoregression on the window
+    assert rows["snaive"][1:5] == ["Seasonal", "naive", "(one", "period"]
+    assert rows["linear"][1:5] == ["Linear", "autoregression", "(window", "20)"]
+    mase = {name: float(row[-1]) for name, row in rows.items()}
+    assert mase["linear"] < 1 < mase["naive"]  # MASE: MAE over the in-sample naive MAE
+    assert mase["naive"] == pytest.approx(5.9379 / mase_scale(), abs=1e-3)
+
+
+def mase_scale() -> float:
+    """The in-sample lag-1 naive MAE of the course series' training part (MASE's denominator)."""
+    import numpy as np
+
+    from engine.series import load_series
+    from engine.specs import SyntheticSeries
+
+    train = load_series(SyntheticSeries(), 20).train
+    return float(np.mean(np.abs(np.diff(train))))
 
 
 def test_baselines_json(run_cli):
     code, out, err = run_cli("baselines", "course-lstm-1", "--json")
     assert (code, err) == (0, "")
     data = json.loads(out)
-    assert list(data) == ["naive", "ma30", "diff_past", "diff_smooth"]
+    assert list(data) == ["naive", "ma30", "diff_past", "diff_smooth", "snaive", "linear"]
     assert data["naive"]["mae"] == pytest.approx(5.9379, abs=1e-3)
     assert data["naive"]["mse"] == pytest.approx(61.8275, abs=1e-3)
     assert data["diff_smooth"]["mae"] == pytest.approx(4.5694, abs=1e-3)
-    assert all({"mae", "mse", "rmse", "smape", "title"} <= set(v) for v in data.values())
+    assert all({"mae", "mse", "rmse", "smape", "mase", "title"} <= set(v) for v in data.values())
 
 
 CSV_EXPERIMENT = """
@@ -208,10 +250,17 @@ def test_baselines_on_a_csv_series(run_cli, tmp_path):
         "series: monthly.csv, 80 points (60 train, 20 validation), "
         "first 0 (2000-001), last 21.9 (2000-080)"
     )
-    assert [line.split()[0] for line in lines[4:]] == ["naive", "ma30", "skipped:"]
-    assert (
-        lines[-1] == "skipped: seasonal baselines: need 62 training points for period 12, have 60"
+    assert [line.split()[0] for line in lines[4:]] == [
+        "naive",
+        "ma30",
+        "snaive",
+        "linear",
+        "skipped:",
+    ]
+    assert lines[-1] == (
+        "skipped: seasonal difference baselines: need 62 training points for period 12, have 60"
     )
+    assert lines[7].split()[1:5] == ["Linear", "autoregression", "(window", "4)"]  # the window
 
 
 def bad_csv(tmp_path):

@@ -62,6 +62,16 @@ def one_error_line(err: str, command: str, *fragments: str) -> None:
         (["run", "course-rnn", "--lr", "20"], ["--lr = 20.0"]),
         (["run", "course-rnn", "--lr", "fast"], ["--lr = 'fast'"]),
         (["run", "course-rnn", "--lr", "nan"], ["--lr = nan"]),
+        (["run", "course-rnn", "--optimizer", "adagrad"], ["--optimizer = 'adagrad'", "'adamw'"]),
+        (["run", "course-rnn", "--batch", "0"], ["--batch = 0", "a whole number from 1"]),
+        (["run", "course-rnn", "--batch", "many"], ["--batch = 'many'", "a whole number"]),
+        (["run", "course-rnn", "--window", "0"], ["--window = 0", "from 1 to 10,000"]),
+        (["run", "course-rnn", "--split", "2000"], ["--split = 2000", "less than series.length"]),
+        (["run", "course-rnn", "--split", "0.5"], ["--split = '0.5'", "a whole number"]),
+        (["sweep", "course-rnn", "--start", "2"], ["--start = 2.0", "at most 1"]),
+        (["sweep", "course-rnn", "--epochs", "1"], ["--epochs = 1", "from 2"]),
+        (["sweep", "course-rnn", "--optimizer", "x"], ["--optimizer = 'x'"]),
+        (["sweep", "course-rnn", "--lr", "1e-3"], ["unrecognized arguments: --lr"]),
         (["sweep", "no-such-preset"], ["experiment = 'no-such-preset'"]),
         (["run", "missing.toml"], ["missing.toml"]),
         (["run"], ["FILE_OR_PRESET"]),
@@ -72,7 +82,11 @@ def one_error_line(err: str, command: str, *fragments: str) -> None:
 def test_bad_arguments_are_one_line_and_exit_2(run_cli, args, fragments) -> None:
     code, out, err = run_cli(*args)
     assert code == 2 and out == ""
-    one_error_line(err, args[0], *fragments)
+    command = "" if "unrecognized" in fragments[0] else args[0]  # argparse's own error
+    if command:
+        one_error_line(err, command, *fragments)
+    else:
+        assert err.count("\n") == 1 and fragments[0] in err, err
 
 
 def test_an_unusable_runs_folder_is_reported_before_training(run_cli, tmp_path) -> None:
@@ -186,6 +200,179 @@ def test_headless_commands_load_no_textual_and_no_tensorflow(python_subprocess, 
     assert result.stdout.strip() == "[]", result
 
 
+# --- what run and sweep print, on a stand-in engine (no TensorFlow) ---------------------------
+
+TRAIN_NOTES = (
+    "kept epoch 2 of 3: lowest holdout loss; trained all 3 epochs",
+    "worse than the naive forecast (MAE 6.1 vs 5.94)",
+)
+LADDER = {
+    "val_mae": 6.1,
+    "val_mse": 60.0,
+    "val_rmse": 7.75,
+    "val_smape": 8.0,
+    "val_mase": 1.07,
+    "naive_mae": 5.94,
+    "naive_mse": 61.8,
+    "naive_rmse": 7.86,
+    "naive_smape": 7.86,
+    "naive_mase": 1.04,
+    "linear_mae": 5.12,
+    "linear_mase": 0.9,
+    "best_epoch": 2,
+    "epochs_run": 3,
+}
+SWEEP_NOTES = ("the loss never diverged up to 1e-2: the suggestions may sit at the edge",)
+
+
+@pytest.fixture
+def stand_in_engine(monkeypatch):
+    """``engine.training.train`` and ``sweep`` replaced by stand-ins that save a run through the
+    real run store and finish it with fixed results; returns the experiments they were given."""
+    import numpy as np
+
+    from engine import training
+    from engine.events import EpochEnded, RunFinished, RunStarted, SweepPoint
+    from engine.sweep import suggest
+
+    given = []
+
+    def train(exp, on_event, stop=None, *, store, **_):
+        given.append(exp)
+        handle = store.create(exp, "train", 3)
+        on_event(RunStarted(handle.run_id, "train", exp.name, 3, 5, 100, str(handle.path)))
+        for e, hold in ((1, 9.0), (2, 7.0), (3, 8.0)):
+            loss = 10.0 / e
+            handle.append(
+                {"epoch": e, "loss": loss, "mae": loss, "learning_rate": 1e-3, "seconds": 0.1}
+                | {"holdout_loss": hold, "holdout_mae": hold, "val_loss": 9.0, "val_mae": 9.0}
+            )
+            on_event(EpochEnded(handle.run_id, e, 3, loss, loss, 1e-3, 0.1, 9.0, 9.0, hold, hold))
+        handle.write_metrics({**LADDER, "notes": list(TRAIN_NOTES)})
+        handle.finish("finished")
+        done = RunFinished(
+            handle.run_id, "train", 3, 1.0, LADDER, {}, (), str(handle.path), notes=TRAIN_NOTES
+        )
+        on_event(done)
+        return done
+
+    def sweep(exp, on_event, stop=None, *, store, **_):
+        given.append(exp)
+        lrs = 1e-6 * 10 ** (np.arange(40) / 10)
+        losses = 30 - 20 * np.sin(np.linspace(0, 2.5, 40))
+        handle = store.create(exp, "sweep", 40)
+        on_event(RunStarted(handle.run_id, "sweep", exp.name, 40, 5, 100, str(handle.path)))
+        for e, (lr, loss) in enumerate(zip(lrs, losses, strict=True), start=1):
+            handle.append({"epoch": e, "learning_rate": lr, "loss": loss, "seconds": 0.1})
+            on_event(SweepPoint(handle.run_id, e, 40, float(lr), float(loss), 0.1))
+        suggestions = suggest(lrs, losses)
+        scores = {"best_loss": float(losses.min()), "best_learning_rate": float(lrs[0])}
+        handle.write_metrics(
+            {**scores, "suggestions": suggestions, "recommended": "steep", "notes": SWEEP_NOTES}
+        )
+        handle.finish("finished")
+        done = RunFinished(
+            handle.run_id,
+            "sweep",
+            40,
+            1.0,
+            scores,
+            suggestions,
+            (),
+            str(handle.path),
+            notes=SWEEP_NOTES,
+            recommended="steep",
+        )
+        on_event(done)
+        return done
+
+    monkeypatch.setattr(training, "train", train)
+    monkeypatch.setattr(training, "sweep", sweep)
+    return given
+
+
+def test_flags_set_the_experiment_and_an_edited_preset_is_renamed(
+    run_cli, stand_in_engine, tiny_file, tmp_path
+) -> None:
+    runs = str(tmp_path / "runs")
+    flags = ["--optimizer", "adam", "--batch", "64", "--window", "30", "--split", "900"]
+    code, _, err = run_cli(
+        "run", "course-rnn", *flags, "--epochs", "7", "--lr", "1e-3", "--runs", runs
+    )
+    assert code == 0, err
+    [exp] = stand_in_engine
+    assert (exp.train.optimizer, exp.train.learning_rate, exp.train.epochs) == ("adam", 1e-3, 7)
+    assert (exp.window.batch_size, exp.window.window, exp.series.split_time) == (64, 30, 900)
+    # no longer the course's model: its own name, and not the preset's quoted figures
+    assert exp.name == "course-rnn (edited)" and exp.description == ""
+    code, _, _ = run_cli("sweep", "course-rnn", "--start", "1e-5", "--epochs", "30", "--runs", runs)
+    assert code == 0
+    assert (stand_in_engine[1].sweep.start, stand_in_engine[1].sweep.epochs) == (1e-5, 30)
+    code, _, _ = run_cli("run", "course-rnn", "--runs", runs)
+    assert code == 0 and stand_in_engine[2].name == "course-rnn"  # no flag: the preset itself
+    code, _, _ = run_cli("run", str(tiny_file), "--lr", "1e-3", "--runs", runs)
+    assert code == 0 and stand_in_engine[3].name == "tiny"  # a file keeps its own name
+
+
+def test_run_ends_with_the_ladder_and_its_notes(run_cli, stand_in_engine, tmp_path) -> None:
+    code, out, err = run_cli("run", "course-rnn", "--runs", str(tmp_path))
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    epoch = next(line for line in lines if line.startswith("epoch 2/3"))
+    assert "holdout_loss 7.0000  holdout_mae 7.0000  val_loss 9.0000" in epoch
+    end = lines[lines.index("finished 3 epochs in 0:01") :]
+    assert end[1] == "validation MAE 6.10 · naive 5.94 · linear 5.12 · MASE 1.07"
+    assert end[3:5] == [f"note: {note}" for note in TRAIN_NOTES]
+    assert end[5].startswith("run saved in ")
+
+
+def test_sweep_recommends_a_rate_and_the_apply_command_uses_it(
+    run_cli, stand_in_engine, tmp_path
+) -> None:
+    runs = str(tmp_path / "runs")
+    code, out, err = run_cli("sweep", "course-rnn", "--optimizer", "adam", "--runs", runs)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    steep = next(line for line in lines if line.split()[:1] == ["steep"])
+    assert steep.endswith("(recommended)")
+    rate = float(steep.split()[1])
+    assert f"note: {SWEEP_NOTES[0]}" in lines
+    assert f"recommended: steep {rate:.3g}" in lines
+    assert f"apply it: seqlab run course-rnn --optimizer adam --lr {rate:.3g}" in lines
+    code, out, _ = run_cli("sweep", "course-rnn", "--runs", runs, "--json")
+    last = json.loads(out.splitlines()[-1])
+    assert last["event"] == "run_finished" and last["notes"] == list(SWEEP_NOTES)
+    assert last["recommended"] == {"name": "steep", "rate": last["suggestions"]["steep"]}
+
+
+def test_runs_and_show_put_each_run_beside_its_baselines(run_cli, stand_in_engine, tmp_path):
+    runs = str(tmp_path / "runs")
+    run_cli("run", "course-rnn", "--runs", runs)
+    run_cli("sweep", "course-rnn", "--runs", runs)
+    code, out, _ = run_cli("runs", "--runs", runs)
+    lines = out.splitlines()
+    headers = lines[0].split()
+    assert headers[5:12] == ["val", "MAE", "naive", "linear", "worse", "than", "kept"]
+    train = next(line for line in lines if " train " in line)
+    assert "6.1000  5.9400  5.1200  naive, linear     2 " in train
+    code, out, _ = run_cli("runs", "--runs", runs, "--json")
+    listed = {r["kind"]: r for r in json.loads(out)}
+    assert (listed["train"]["linear_mae"], listed["train"]["best_epoch"]) == (5.12, 2)
+
+    code, out, _ = run_cli("show", listed["train"]["run_id"], "--runs", runs)
+    lines = out.splitlines()
+    assert code == 0 and "epochs   3/3, kept epoch 2" in lines
+    assert "validation MAE 6.10 · naive 5.94 · linear 5.12 · MASE 1.07" in lines
+    assert f"note: {TRAIN_NOTES[1]}" in lines
+    table = next(lines[i:] for i, line in enumerate(lines) if line.startswith("metric"))
+    assert table[0].split() == ["metric", "model", "naive", "linear"]
+    assert table[2].split() == ["MAE", "6.1000", "5.9400", "5.1200"]
+    assert table[6].split() == ["MASE", "1.0700", "1.0400", "0.9000"]
+    assert "holdout loss" in out and "kept epoch 2" in out  # the loss chart's legend
+    code, out, _ = run_cli("show", listed["sweep"]["run_id"], "--runs", runs)
+    assert "(recommended)" in out and f"note: {SWEEP_NOTES[0]}" in out
+
+
 # --- training from the command line ------------------------------------------------------------
 
 
@@ -200,8 +387,10 @@ def test_run_prints_epochs_and_a_summary_and_no_tensorflow_logs(tiny_file, tmp_p
     for line in epochs:
         assert " loss " in line and " mae " in line and " lr 1.00e-05 " in line and " s" in line
     assert all("ETA 0:0" in line for line in epochs[1:])
-    assert any(line.startswith("validation MAE ") and "(naive 6.7389)" in line for line in out)
-    assert "MSE" in out[-2]
+    ladder = next(line for line in out if line.startswith("validation MAE "))
+    assert " · naive 6.74 · linear " in ladder and " · MASE " in ladder
+    assert any(line.startswith("MSE ") and "(naive " in line for line in out)
+    assert any(line.startswith("note: ") and "trained all 3 epochs" in line for line in out)
     [info] = RunStore(tmp_path / "runs").runs()
     assert out[-1] == f"run saved in {info.path}"
     assert (tmp_path / "runs" / "tensorflow.log").exists()
@@ -282,12 +471,14 @@ def test_sweep_then_runs_then_show(run_cli, tiny_file, tmp_path) -> None:
     assert "\x1b[" not in out  # no colour codes when not on a terminal
     for name in ("valley", "minimum", "steep"):
         assert any(line.split()[:1] == [name] for line in lines), name
-    assert f"apply one: seqlab run {tiny_file} --lr " in out
+    assert f"apply it: seqlab run {tiny_file} --lr " in out
+    assert any(line.startswith("recommended: ") for line in lines)
 
     code, out, _ = run_cli("sweep", str(tiny_file), "--runs", runs, "--json")
     last = json.loads(out.splitlines()[-1])
     assert code == 0 and last["event"] == "run_finished"
     assert set(last["suggestions"]) == {"minimum", "steep", "valley"}
+    assert last["recommended"]["rate"] == last["suggestions"][last["recommended"]["name"]]
 
     code, out, _ = run_cli("run", str(tiny_file), "--runs", runs, "--json")
     train_dir = json.loads(out.splitlines()[-1])["run_dir"]
@@ -305,7 +496,7 @@ def test_sweep_then_runs_then_show(run_cli, tiny_file, tmp_path) -> None:
     code, out, _ = run_cli("show", Path(train_dir).name[-4:], "--runs", runs)
     assert code == 0
     assert "status   finished" in out and "naive" in out and "MAE" in out
-    assert "loss / MAE per epoch" in out and "forecast · MAE " in out
+    assert "loss per epoch" in out and "holdout loss" in out and "forecast · MAE " in out
     code, _, err = run_cli("show", "tiny", "--runs", runs)
     assert code == 2
     one_error_line(err, "show", "run 'tiny' is ambiguous")

@@ -112,12 +112,12 @@ def test_train_two_epochs_in_a_real_terminal(tmp_path):
     try:
         tmux.wait_for(lambda s: "TF ready" in s, "TensorFlow to load", timeout=90)
         tmux.keys("C-t")
-        screen = tmux.wait_for(lambda s: "finished · MAE" in s, "the run to finish")
-        assert "▶ train e2e-rnn: 2 epochs" in screen
-        assert re.search(r"1/2 loss [\d.]+ MAE", screen) and re.search(
-            r"2/2 loss [\d.]+ MAE", screen
+        screen = tmux.wait_for(
+            lambda s: "finished · MAE" in s and "finished 2 epochs in" in s, "the run to finish"
         )
-        assert "loss / MAE per epoch" in screen and "forecast · MAE" in screen
+        # The log shows its tail (the run's summary); the epochs are checked in the saved run.
+        assert "loss / MAE per epoch" in screen
+        assert re.search(r"MAE [\d.]+ · naive [\d.]+", screen)  # the forecast chart's title
         chart_rows = [line for line in screen.splitlines() if BRAILLE.search(line)]
         assert len(chart_rows) > 10  # the loss and forecast curves are drawn
         assert not TF_NOISE.search(screen), screen

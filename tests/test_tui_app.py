@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from pilot import log_text, make_app, pilot_test, ready
-from textual.widgets import Input, RichLog, Static
+from pilot import log_text, make_app, pilot_test, ready, type_into
+from textual.widgets import Input, RichLog, Select, Static
 
 from engine.presets import PRESETS
 from tui.app import SeqlabCommands
@@ -223,3 +223,50 @@ async def test_quit_when_idle_exits_with_code_0(tmp_path):
         await pilot.press("ctrl+q")
         await asyncio.sleep(0.1)
     assert app.return_code == 0 and app.backend.closed
+
+
+@pilot_test
+async def test_an_edited_preset_gets_its_own_name_and_loading_the_preset_restores_it(tmp_path):
+    """Saved runs must never carry the course's published figures for a model they are not."""
+    app = make_app(tmp_path)
+    preset = PRESETS["course-rnn"]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("3")
+        await type_into(pilot, app, "train-learning_rate", "1e-05")
+        exp = app.experiment
+        assert (exp.name, exp.description) == ("course-rnn (edited)", "")
+        assert exp.train.learning_rate == 1e-5
+        assert "course-rnn (edited) · TF ready" in str(app.query_one("#state", Static).render())
+        about = str(app.query_one("#preset-about", Static).render())
+        assert about == "Edited from the preset course-rnn: its description no longer applies."
+        assert app.query_one("#preset", Select).is_blank()  # the picker shows "(edited)"
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert app.backend.commands[-1][1].name == "course-rnn (edited)"
+        await type_into(pilot, app, "train-learning_rate", "5e-06")  # back to the preset's value
+        assert app.experiment == preset
+        await type_into(pilot, app, "train-epochs", "20")
+        await pilot.press("2")
+        app.query_one("#layers").focus()
+        await pilot.press("x")  # another pane's edit keeps the edited name
+        await pilot.pause()
+        assert (
+            app.experiment.name == "course-rnn (edited)" and len(app.experiment.model.layers) == 4
+        )
+        app.query_one("#preset", Select).value = "course-rnn"  # the preset again, unedited
+        await pilot.pause()
+        assert app.experiment == preset and preset.description
+        assert str(app.query_one("#preset-about", Static).render()) == preset.description
+
+
+@pilot_test
+async def test_an_experiment_that_is_no_preset_keeps_its_name(tmp_path):
+    import dataclasses
+
+    mine = dataclasses.replace(PRESETS["course-rnn"], name="mine", description="my notes")
+    app = make_app(tmp_path, experiment=mine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await type_into(pilot, app, "train-epochs", "20")
+        assert (app.experiment.name, app.experiment.description) == ("mine", "my notes")

@@ -149,9 +149,48 @@ def test_figures_hold_the_numbers():
     assert sweep.xlog and sweep.ylim is not None and sweep.ylim[1] < 40  # the explosion is cut off
     forecast = forecast_figure([1, 2, 3], [1, 2, 3], [1, 2, 2], {"val_mae": 0.33, "naive_mae": 0.5})
     assert forecast.title == "forecast · MAE 0.33 · naive 0.50"
+    assert sweep_figure(lrs, losses, {"valley": 3e-6}, recommended="valley").traces[1].label == (
+        "valley 3e-6 (recommended)"
+    )
     assert forecast_figure(None, None, None).traces == ()
     compare = compare_figure([("a", history(3)), ("b", history(5))])
     assert [t.label for t in compare.traces] == ["a", "b"]
+
+
+def test_loss_figure_shows_holdout_and_validation_curves_and_the_kept_epoch():
+    course = history(10)
+    course.kept = 10  # the last epoch: nothing restored, nothing to mark
+    assert [t.label for t in loss_figure(course).traces] == ["loss", "MAE"]
+    rows = [
+        {"epoch": e, "loss": 10 / e, "mae": 11 / e, "holdout_loss": abs(e - 4) + 1.0}
+        | {"holdout_mae": None, "val_loss": 2.0 + e / 10, "val_mae": None}
+        for e in range(1, 7)
+    ]
+    figure = loss_figure(History.from_rows(rows, kept=4), log_y=True)
+    assert figure.title == "loss per epoch (log y)"
+    assert [t.label for t in figure.traces] == [
+        "train loss",
+        "holdout loss",
+        "val loss",
+        "kept epoch 4",
+    ]
+    marker = figure.traces[-1]
+    assert list(marker.x) == [4, 4] and list(marker.y) == [1.0, 10.0]  # spans the curves
+    zoomed = loss_figure(History.from_rows(rows, kept=1), last_n=3)
+    assert [t.label for t in zoomed.traces][-1] == "val loss"  # the kept epoch is out of view
+    text = to_text(figure, 60, 16)
+    assert text is not None and "kept epoch 4" in text and "holdout loss" in text
+
+
+def test_a_title_too_wide_for_its_chart_gives_way_to_a_shorter_one():
+    """plotext leaves out a title wider than the chart, so figures offer shorter ones."""
+    m = {"val_mae": 6.53, "naive_mae": 5.94, "linear_mae": 4.95, "val_mase": 1.1}
+    figure = forecast_figure([1, 2, 3], [1, 2, 3], [1, 2, 2], m)
+    titles = {w: (to_text(figure, w, 8) or "").splitlines()[0].strip() for w in (60, 40, 30, 20)}
+    assert titles[60] == "forecast · MAE 6.53 · naive 5.94 · linear 4.95"
+    assert titles[40] == "MAE 6.53 · naive 5.94 · linear 4.95"
+    assert titles[30] == "MAE 6.53 · naive 5.94"
+    assert titles[20] == ""  # nothing fits
 
 
 def test_to_text_is_the_figure_at_the_size_asked_for():

@@ -19,13 +19,19 @@ async def test_runs_table_sorted_open_compare_and_edit(tmp_path):
         await pilot.pause()
         table = app.query_one("#runs-table", DataTable)
         assert table.row_count == 4
-        assert [table.get_row_at(i)[5] for i in range(2)] == ["5.400", "6.200"]
+        cells = [[str(c) for c in table.get_row_at(i)] for i in range(4)]
+        assert [row[5] for row in cells[:2]] == ["5.400 ✗", "6.200 ✗"]  # worse than a baseline
+        assert [row[6:9] for row in cells[:2]] == [["5.938", "4.955", "3"], ["5.938", "4.955", "6"]]
         assert {table.get_row_at(2)[3], table.get_row_at(3)[3]} == {"stopped", "finished"}
         await pilot.press("enter")
         await pilot.pause(0.3)
         chart = app.query_one("#run-chart", Chart).figure
         assert len(chart.traces[0].x) == 4
+        assert [t.label for t in chart.traces] == ["train loss", "holdout loss", "kept epoch 3"]
         assert "MAE 5.40" in app.query_one("#run-forecast", Chart).figure.title
+        detail = str(app.query_one("#run-detail", Static).render())
+        assert "validation MAE 5.400 · naive 5.938 · linear 4.955 · MASE 0.946" in detail
+        assert "kept epoch 3 · worse than linear" in detail
         await pilot.press("space", "down", "space", "c")
         await pilot.pause(0.3)
         compare = app.query_one("#run-chart", Chart).figure

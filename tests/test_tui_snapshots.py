@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pilot import modern
 from scripted import ScriptedBackend
 
 from engine.presets import get_preset
@@ -26,9 +27,11 @@ SMALL = (80, 24)
 FIXED_RUNS = Path("/tmp/seqlab-snapshot-runs")
 
 
-def make_app(tmp_path: Path, preset: str = "course-rnn", **backend_kwargs) -> SeqlabApp:
+def make_app(
+    tmp_path: Path, preset: str = "course-rnn", experiment=None, **backend_kwargs
+) -> SeqlabApp:
     return SeqlabApp(
-        get_preset(preset),
+        experiment or get_preset(preset),
         ScriptedBackend(**backend_kwargs),
         RunStore(tmp_path / "runs"),
         blink=False,
@@ -70,7 +73,9 @@ def test_builder_with_return_sequences_problem(snap_compare, tmp_path):
 
 
 def test_training_charts(snap_compare, tmp_path):
-    app = make_app(tmp_path, epochs=40)
+    """A normalised run with a holdout slice: train, holdout and validation curves, the kept
+    epoch marked, and the results line with the baselines."""
+    app = make_app(tmp_path, experiment=modern(), epochs=40)
     assert snap_compare(app, terminal_size=WIDE, run_before=steps("ctrl+t", "l"))
 
 
@@ -80,7 +85,8 @@ def test_lr_sweep_with_suggestions(snap_compare, tmp_path):
 
 
 def test_forecast(snap_compare, tmp_path):
-    app = make_app(tmp_path, epochs=12)
+    """A course run worse than both baselines: the results line and the top bar say so."""
+    app = make_app(tmp_path, epochs=12, worse=True)
     assert snap_compare(app, terminal_size=SMALL, run_before=steps("ctrl+t"))
 
 
@@ -106,10 +112,20 @@ def fixed_runs() -> Path:
                 "learning_rate": 5e-6,
                 "seconds": 0.1,
             }
+            if name == "course-lstm-2":  # a holdout slice, its best epoch the sixth
+                row.update(holdout_loss=loss + 1 + 0.4 * max(0, e - 6), holdout_mae=loss + 1.5)
             handle.append(row)
         if mae is not None:
             handle.write_metrics(
-                {"val_mae": mae, "val_mse": mae**2, "naive_mae": 5.938, "naive_mse": 61.83}
+                {
+                    "val_mae": mae,
+                    "val_mse": mae**2,
+                    "naive_mae": 5.938,
+                    "naive_mse": 61.83,
+                    "linear_mae": 4.955,
+                    "best_epoch": 6 if name == "course-lstm-2" else epochs,
+                    "epochs_run": epochs,
+                }
             )
             t = np.arange(1000, 1461)
             actual = 80 + 20 * np.sin(t / 25)
@@ -141,3 +157,17 @@ def _pin(path: Path, fixed: Path) -> None:
 def test_runs_table(snap_compare, fixed_runs):
     app = SeqlabApp(get_preset("course-rnn"), ScriptedBackend(), RunStore(fixed_runs), blink=False)
     assert snap_compare(app, terminal_size=WIDE, run_before=steps("4", "enter"))
+
+
+def test_training_form_80x24(snap_compare, tmp_path):
+    """The end of the Training pane's settings on a small screen: the schedule's (those that do
+    nothing greyed out), the lint about momentum with adam, the sweep's."""
+    app = make_app(tmp_path, experiment=modern(momentum=0.5))
+    show = steps("3")
+
+    async def run_before(pilot) -> None:
+        await show(pilot)
+        pilot.app.query_one("#train-form").scroll_end(animate=False)
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)

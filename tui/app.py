@@ -24,10 +24,11 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
-from engine.errors import SeqlabError
+from engine.errors import DataError, SeqlabError
 from engine.events import (
     BatchProgress,
     EpochEnded,
@@ -38,14 +39,17 @@ from engine.events import (
     RunStopped,
     SweepPoint,
 )
+from engine.presets import as_edited
 from engine.runstore import RunStore
 from engine.specs import Experiment
 from tui.backend import Backend, EngineState, EngineStateName, RunEvent
-from tui.numbers import fmt_number
+from tui.numbers import fmt_number, ladder_text, worse_than
 from tui.pane import Pane
 from tui.series_pane import SeriesPane
 
 if TYPE_CHECKING:
+    from engine.lint import Lint
+    from engine.series import Series
     from tui.training_pane import TrainingPane
 
 # The hidden panes' modules (and what they import) load after the first frame, with the panes
@@ -88,6 +92,21 @@ class AppFooter(Footer):
             return app_actions.index(action) if action in app_actions else len(app_actions)
 
         return sorted(keys, key=rank)
+
+
+def result_variants(metrics: dict[str, float]) -> tuple[str, ...]:
+    """A finished run's result for the top bar (markup), longest first: the whole ladder, then
+    without MASE, then the MAE alone; each says when a baseline did better."""
+    worse = worse_than(metrics)
+    verdict = f" · [$text-warning]worse than {' and '.join(worse)}[/]" if worse else ""
+    if "val_mae" not in metrics:
+        return ("finished",)
+    no_mase = {k: v for k, v in metrics.items() if k != "val_mase"}
+    return (
+        ladder_text(metrics) + verdict,
+        ladder_text(no_mase) + verdict,
+        f"MAE {metrics['val_mae']:.2f}" + verdict,
+    )
 
 
 class TopBar(Horizontal):
@@ -272,6 +291,9 @@ class SeqlabApp(App[None]):
         self.engine_seconds: float | None = None
         self.live: LiveRun | None = None
         self.last_result = ""
+        self._result_variants: tuple[str, ...] = ()  # the last result, shorter and shorter
+        self.lints: list[Lint] = []
+        self._series: tuple[object, Series | None] | None = None  # (key, series) for the lints
         self._token = 0
         self._quitting = False
         self._mounted = False
@@ -327,6 +349,7 @@ class SeqlabApp(App[None]):
                 return  # quit before the first frame was even done
             await switcher.add_content(pane)
         self._panes_ready = True
+        self._refresh_lints()
         for line in self._early_log:
             self.training.write_log(line)
         self._early_log.clear()
@@ -385,12 +408,15 @@ class SeqlabApp(App[None]):
     # --- the experiment --------------------------------------------------------------------------
 
     def commit(self, experiment: Experiment) -> None:
-        """Puts an experiment in force (called by panes when every field they hold is valid)."""
+        """Puts an experiment in force (called by panes when every field they hold is valid); an
+        edited preset is renamed (``as_edited``)."""
+        experiment = as_edited(experiment)
         if experiment == self._experiment:
             return
         self._experiment = experiment
         for pane in self.panes:
             pane.show_experiment(experiment)
+        self._refresh_lints()
         self.refresh_status()
         self.refresh_bindings()
 
@@ -399,9 +425,32 @@ class SeqlabApp(App[None]):
         self._experiment = experiment
         for pane in self.panes:
             pane.show_experiment(experiment)
+        self._refresh_lints()
         self.log_line(f"Loaded {source}: {experiment.name}.")
         self.refresh_status()
         self.refresh_bindings()
+
+    def _refresh_lints(self) -> None:
+        """Lints the experiment in force and shows them in the panes when they changed; the series
+        is read again only when it changed (the data-range lint needs its values)."""
+        if not self._panes_ready:
+            return
+        from engine.lint import lint
+        from engine.series import load_series
+
+        exp = self._experiment
+        key = (exp.series, exp.window.window)
+        if self._series is None or self._series[0] != key:
+            try:
+                series = load_series(exp.series, exp.window.window)
+            except DataError:
+                series = None
+            self._series = (key, series)
+        lints = lint(exp, self._series[1])
+        if lints != self.lints:
+            self.lints = lints
+            for pane in self.panes:
+                pane.show_lints(lints)
 
     def log_line(self, text: str) -> None:
         if self._panes_ready:
@@ -432,6 +481,8 @@ class SeqlabApp(App[None]):
         self.query_one("#state", Static).update(self._state_text(), layout=False)
 
     def _state_text(self) -> str:
+        """The top bar's right part, shortened to fit beside the tabs: the experiment's name goes
+        first, then the result's baselines; a result worse than a baseline always says so."""
         if self.engine_state == "ready":
             engine = f"TF ready {self.engine_seconds:.1f}s" if self.engine_seconds else "TF ready"
         elif self.engine_state == "loading":
@@ -439,13 +490,22 @@ class SeqlabApp(App[None]):
         else:
             engine = f"[$error]TF {self.engine_state} (F2 log)[/]"
         if self.live:
-            run = f"● {self.live.kind} {self.live.epoch}/{self.live.total or '?'}"
+            runs: tuple[str, ...] = (
+                f"● {self.live.kind} {self.live.epoch}/{self.live.total or '?'}",
+            )
         else:
-            run = self.last_result or "idle"
+            runs = self._result_variants or (self.last_result or "idle",)
         invalid = sum(p.problems for p in self.panes)
         bad = f"[$text-warning]{invalid} invalid ·[/] " if invalid else ""
-        name = f"{escape(self._experiment.name)} · " if self.size.width >= 100 else ""
-        return f"{bad}{name}{engine} · {run} "
+        name = f"{escape(self._experiment.name)} · "
+        variants = [f"{bad}{name}{engine} · {runs[0]} "]
+        variants += [f"{bad}{engine} · {run} " for run in runs]
+        variants.append(f"{bad}{runs[-1]} ")
+        room = self.size.width - Content.from_markup(self._tabs_markup).cell_length
+        for text in variants:
+            if Content.from_markup(text).cell_length <= room:
+                return text
+        return variants[-1]
 
     # --- engine messages -------------------------------------------------------------------------
 
@@ -478,9 +538,10 @@ class SeqlabApp(App[None]):
             return
         if isinstance(event, (RunFinished, RunStopped, RunFailed)):
             self.live = None
+            self._result_variants = ()
             if isinstance(event, RunFinished) and event.kind == "train":
-                mae = event.metrics.get("val_mae")
-                self.last_result = f"MAE {mae:.2f}" if mae is not None else "finished"
+                self._result_variants = result_variants(event.metrics)
+                self.last_result = self._result_variants[0]
             elif isinstance(event, RunFinished):
                 self.last_result = "sweep done"
             elif isinstance(event, RunStopped):
@@ -582,9 +643,15 @@ class SeqlabApp(App[None]):
             return
         from engine.sweep import SUGGESTIONS  # numpy: loaded by now, as a sweep has run
 
+        recommended = self.training.recommended
         choices = [
-            (s.name, f"{s.name:<8} {fmt_number(suggestions[s.name]):>8}  {s.meaning}")
-            for s in SUGGESTIONS
+            (
+                s.name,
+                f"{s.name:<8} {fmt_number(suggestions[s.name]):>8}  "
+                + ("recommended: " if s.name == recommended else "")
+                + s.meaning,
+            )
+            for s in sorted(SUGGESTIONS, key=lambda s: s.name != recommended)
             if s.name in suggestions
         ]
 

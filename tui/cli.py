@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -23,26 +24,29 @@ from typing import Any, TextIO
 
 from engine import config
 from engine.baselines import baselines
-from engine.errors import SeqlabError
+from engine.errors import DataError, FieldProblem, SeqlabError
 from engine.events import RunFailed, RunFinished, RunStopped
-from engine.presets import PRESETS, resolve
+from engine.lint import Lint, lint
+from engine.presets import PRESETS, as_edited, resolve
 from engine.runstore import RunStore
 from engine.series import load_series, period_of
 from engine.shapes import fmt_shape, infer
-from engine.specs import Experiment, TrainSpec, check_value
+from engine.specs import OPTIMIZERS, Experiment, check_value
 from engine.stop import StopRequest
-from engine.sweep import RECOMMENDED
 from tui.cli_output import (
     SWEEP_CHART_HEIGHT,
     EventPrinter,
     duration,
     fmt,
     jsonable,
+    metrics_table,
     print_chart,
+    recommended,
     series_line,
     suggestion_lines,
     table,
 )
+from tui.numbers import ladder_text, worse_than
 
 EXIT_USAGE = 2
 
@@ -84,10 +88,20 @@ def cmd_preset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lints(exp: Experiment) -> list[Lint]:
+    """The experiment's lints; those about the data only when its series can be read."""
+    try:
+        series = load_series(exp.series, exp.window.window)
+    except DataError:
+        series = None
+    return lint(exp, series)
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     exp = resolve(args.experiment)
     batch = args.batch if args.batch is not None else exp.window.batch_size
     report = infer(exp.model, batch=batch, steps=exp.window.window)
+    lints = _lints(exp)
     if args.json:
         out = {
             "name": exp.name,
@@ -112,6 +126,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
                 }
                 for p in report.problems
             ],
+            "lints": [{"message": x.message, "path": x.path} for x in lints],
         }
         print(json.dumps(out, indent=2))
         return 0
@@ -132,13 +147,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
         print(f"mode: {report.mode}")
     for p in report.problems:
         print(f"problem: {p}")
+    for x in lints:
+        print(f"lint: {x.message}")
     return 0
 
 
 def cmd_baselines(args: argparse.Namespace) -> int:
     exp = resolve(args.experiment)
     series = load_series(exp.series, exp.window.window)
-    made, skipped = baselines(series, period_of(exp.series))
+    made, skipped = baselines(series, period_of(exp.series), exp.window.window)
     if args.json:
         out = {b.name: {"title": b.title, **b.metrics} for b in made}
         print(json.dumps(out, indent=2))
@@ -153,10 +170,12 @@ def cmd_baselines(args: argparse.Namespace) -> int:
             f"{b.metrics['mse']:.4f}",
             f"{b.metrics['rmse']:.4f}",
             f"{b.metrics['smape']:.2f}",
+            fmt(b.metrics.get("mase"), ".3f"),
         )
         for b in made
     ]
-    print(table(("baseline", "method", "MAE", "MSE", "RMSE", "sMAPE%"), rows, right={2, 3, 4, 5}))
+    headers = ("baseline", "method", "MAE", "MSE", "RMSE", "sMAPE%", "MASE")
+    print(table(headers, rows, right={2, 3, 4, 5, 6}))
     for note in skipped:
         print(f"skipped: {note}")
     return 0
@@ -168,18 +187,57 @@ EXIT_STOPPED = 130  # stopped with Ctrl+C, as shells report SIGINT
 EXIT_DIVERGED = 1  # the run stopped itself (NaN loss): not a usage error
 
 
-def _override(exp: Experiment, field: str, text: str | None, flag: str, kind: type) -> Experiment:
-    """The experiment with one train field set from the command line, checked like a file value."""
-    if text is None:
-        return exp
+# Flags that set a field of the experiment: (flag, section, field, type). They are checked as the
+# same value in the experiment file would be, and named in the message.
+RUN_FLAGS = (
+    ("--epochs", "train", "epochs", int),
+    ("--lr", "train", "learning_rate", float),
+    ("--optimizer", "train", "optimizer", str),
+    ("--batch", "window", "batch_size", int),
+    ("--window", "window", "window", int),
+    ("--split", "series", "split_time", int),
+)
+SHARED_FLAGS = ("--optimizer", "--batch", "--window", "--split")  # a sweep's, kept for its run
+SWEEP_FLAGS = (
+    ("--start", "sweep", "start", float),
+    ("--epochs", "sweep", "epochs", int),
+    *(f for f in RUN_FLAGS if f[0] in SHARED_FLAGS),
+)
+
+
+def _override(
+    exp: Experiment, section: str, field: str, text: str, flag: str, kind: type
+) -> Experiment:
+    """The experiment with one field set from the command line, checked like a file value."""
     try:
         value = kind(text)
     except ValueError:
         value = text
-    problem = check_value(TrainSpec, field, value, flag)
+    spec = getattr(exp, section)
+    problem = check_value(type(spec), field, value, flag)
+    if problem is None:
+        spec = dataclasses.replace(spec, **{field: value})
+        extra = getattr(spec, "extra_problems", None)  # e.g. split_time before the series' end
+        found = [p for p in (extra("") if extra else []) if p.path == field]
+        problem = FieldProblem(flag, value, found[0].allowed) if found else None
     if problem:
         raise CliError(str(problem))
-    return dataclasses.replace(exp, train=dataclasses.replace(exp.train, **{field: value}))
+    return dataclasses.replace(exp, **{section: spec})
+
+
+def _with_flags(
+    args: argparse.Namespace, flags: Sequence[tuple[str, str, str, type]]
+) -> Experiment:
+    """The experiment named on the command line with its flags applied.
+
+    A preset changed by a flag is no longer the preset's model: ``as_edited`` renames it.
+    """
+    exp = resolve(args.experiment)
+    for flag, section, field, kind in flags:
+        text = getattr(args, flag[2:])
+        if text is not None:
+            exp = _override(exp, section, field, text, flag, kind)
+    return as_edited(exp)
 
 
 def _store(args: argparse.Namespace) -> RunStore:
@@ -263,9 +321,7 @@ def _ctrl_c_stops(stop: StopRequest, command: str) -> Iterator[None]:
 def _run_with_events(args: argparse.Namespace, kind: str) -> int:
     from engine import training
 
-    exp = resolve(args.experiment)
-    exp = _override(exp, "epochs", getattr(args, "epochs", None), "--epochs", int)
-    exp = _override(exp, "learning_rate", getattr(args, "lr", None), "--lr", float)
+    exp = _with_flags(args, RUN_FLAGS if kind == "train" else SWEEP_FLAGS)
     store = _store(args)
     store.check_writable()  # before TensorFlow loads
     printer = EventPrinter(args.json)
@@ -290,19 +346,30 @@ def _run_with_events(args: argparse.Namespace, kind: str) -> int:
         print(f"seqlab {args.command}: {outcome.reason}", file=sys.stderr)
         return EXIT_DIVERGED
     if not args.json:
-        _print_finished(args.experiment, outcome, store)
+        _print_finished(_apply_command(args), outcome, store)
     return 0
 
 
-def _print_finished(experiment: str, done: RunFinished, store: RunStore) -> None:
-    """The closing summary: metrics next to naive, or the sweep's chart and suggestions."""
+def _apply_command(args: argparse.Namespace) -> str:
+    """The ``seqlab run`` command a sweep's rate goes with: the sweep's experiment and flags."""
+    words = ["seqlab", "run", args.experiment]
+    for flag in SHARED_FLAGS:
+        value = getattr(args, flag[2:], None)
+        if value is not None:
+            words += [flag, value]
+    return shlex.join(words)
+
+
+def _print_finished(apply: str, done: RunFinished, store: RunStore) -> None:
+    """The closing summary: the ladder (validation MAE beside the baselines) and the run's notes,
+    or the sweep's chart, suggestions and the rate it recommends."""
     m = done.metrics
     print(f"finished {done.epochs} epochs in {duration(done.seconds)}")
     if done.kind == "train":
-        print(
-            f"validation MAE {m['val_mae']:.4f} (naive {m['naive_mae']:.4f})   "
-            f"MSE {m['val_mse']:.4f} (naive {m['naive_mse']:.4f})"
-        )
+        print(f"validation {ladder_text(m)}")
+        print(f"MSE {fmt(m.get('val_mse'))} (naive {fmt(m.get('naive_mse'))})")
+        for note in done.notes:
+            print(f"note: {note}")
         print(f"run saved in {done.run_dir}")
         return
     assert done.run_dir is not None  # the command line always trains with a store
@@ -310,22 +377,33 @@ def _print_finished(experiment: str, done: RunFinished, store: RunStore) -> None
     info = store.info(run_dir)
     if info is not None and info.reason:
         print(f"ended early: {info.reason}")
-    _print_sweep(store, run_dir, done.suggestions, m)
-    print(f"apply one: seqlab run {experiment} --lr {done.suggestions[RECOMMENDED.name]:.2g}")
+    _print_sweep(store, run_dir, done.suggestions, m, done.recommended)
+    for note in done.notes:
+        print(f"note: {note}")
+    rec = recommended(done)
+    if rec is not None:
+        print(f"recommended: {rec['name']} {rec['rate']:.3g}")
+        print(f"apply it: {apply} --lr {rec['rate']:.3g}")
+    else:
+        print("no rate to recommend: see the notes and the chart")
     print(f"run saved in {done.run_dir}")
 
 
 def _print_sweep(
-    store: RunStore, run_dir: Path, suggestions: dict[str, float], metrics: dict[str, Any]
+    store: RunStore,
+    run_dir: Path,
+    suggestions: dict[str, float],
+    metrics: dict[str, Any],
+    recommended: str | None,
 ) -> None:
     """The sweep's chart of loss against rate, then the suggested rates: what the app shows."""
     from tui.figures import sweep_figure
 
     points = store.sweep_points(run_dir)
     lrs, losses = [p[0] for p in points], [p[1] for p in points]
-    print_chart(sweep_figure(lrs, losses, suggestions), SWEEP_CHART_HEIGHT)
+    print_chart(sweep_figure(lrs, losses, suggestions, recommended=recommended), SWEEP_CHART_HEIGHT)
     if suggestions:
-        print("\n".join(suggestion_lines(suggestions, metrics)))
+        print("\n".join(suggestion_lines(suggestions, metrics, recommended)))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -355,14 +433,33 @@ def cmd_runs(args: argparse.Namespace) -> int:
             f"{i.epochs}/{i.total_epochs}",
             fmt(i.val_mae),
             fmt(i.naive_mae),
+            fmt(i.linear_mae),
+            ", ".join(worse_than(dataclasses.asdict(i))),
+            "" if i.best_epoch is None else str(i.best_epoch),
             i.created.replace("T", " ")[:16],
             i.run_id,
         )
         for n, i in enumerate(infos, start=1)
     ]
-    headers = ("#", "status", "name", "kind", "epochs", "val MAE", "naive", "date", "run")
-    print(table(headers, rows, right={0, 4, 5, 6}))
-    print(f"{len(infos)} run(s) in {store.root}, best validation MAE first")
+    headers = (
+        "#",
+        "status",
+        "name",
+        "kind",
+        "epochs",
+        "val MAE",
+        "naive",
+        "linear",
+        "worse than",
+        "kept",
+        "date",
+        "run",
+    )
+    print(table(headers, rows, right={0, 4, 5, 6, 7, 9}))
+    print(
+        f"{len(infos)} run(s) in {store.root}, best validation MAE first; "
+        "kept: the epoch whose weights were saved"
+    )
     return 0
 
 
@@ -370,34 +467,43 @@ def cmd_show(args: argparse.Namespace) -> int:
     store = _store(args)
     info = store.find(args.run)
     status = info.status + (f" ({info.reason})" if info.reason else "")
+    kept = "" if info.best_epoch is None else f", kept epoch {info.best_epoch}"
     print(f"run      {info.run_id}")
     print(f"name     {info.name} ({info.kind})")
     print(f"status   {status}")
     print(f"created  {info.created.replace('T', ' ')}")
-    print(f"epochs   {info.epochs}/{info.total_epochs}")
+    print(f"epochs   {info.epochs}/{info.total_epochs}{kept}")
     print(f"folder   {info.path}")
     m = store.metrics(info.path)
+    notes = [str(n) for n in m.get("notes", ())]
     if info.kind == "sweep":
-        _print_sweep(store, info.path, m.get("suggestions", {}), m)
+        _print_sweep(store, info.path, m.get("suggestions", {}), m, m.get("recommended"))
+        for note in notes:
+            print(f"note: {note}")
         return 0
     from tui.figures import History, forecast_figure, loss_figure
 
     if "val_mae" in m:
-        rows = [
-            (
-                name.upper() if name != "smape" else "sMAPE %",
-                fmt(m.get(f"val_{name}")),
-                fmt(m.get(f"naive_{name}")),
-            )
-            for name in ("mae", "mse", "rmse", "smape")
-        ]
         print()
-        print(table(("metric", "model", "naive"), rows, right={1, 2}))
-    print_chart(loss_figure(History.from_rows(store.history(info.path))))
+        print(f"validation {ladder_text(m)}")
+        for note in notes:
+            print(f"note: {note}")
+        print()
+        print(metrics_table(m))
+    history = History.from_rows(store.history(info.path), kept=info.best_epoch)
+    print_chart(loss_figure(history))
     forecast = store.forecast(info.path)
     if forecast is not None:
         print_chart(forecast_figure(*forecast, m))
     return 0
+
+
+def _add_shared_flags(p: argparse.ArgumentParser) -> None:
+    """The flags ``run`` and ``sweep`` share: the optimizer and how the series is cut."""
+    p.add_argument("--optimizer", metavar="NAME", help=f"one of {', '.join(OPTIMIZERS)}")
+    p.add_argument("--batch", metavar="N", help="batch size (default: the experiment's)")
+    p.add_argument("--window", metavar="N", help="input steps per window")
+    p.add_argument("--split", metavar="T", help="first validation time step (series.split_time)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -438,12 +544,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiment", metavar="FILE_OR_PRESET")
     p.add_argument("--epochs", metavar="N", help="epochs to train (default: the experiment's)")
     p.add_argument("--lr", metavar="X", help="learning rate (default: the experiment's)")
+    _add_shared_flags(p)
     p.add_argument("--runs", metavar="DIR", help=runs_help)
     p.add_argument("--json", action="store_true", help="print one JSON object per event")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sweep", help="learning-rate sweep: loss against rate, and suggested rates")
     p.add_argument("experiment", metavar="FILE_OR_PRESET")
+    p.add_argument(
+        "--start", metavar="X", help="first rate (default: the experiment's, else by optimizer)"
+    )
+    p.add_argument(
+        "--epochs",
+        metavar="N",
+        help="sweep steps: epochs, or batches in batch mode (default: "
+        "the experiment's sweep.epochs)",
+    )
+    _add_shared_flags(p)
     p.add_argument("--runs", metavar="DIR", help=runs_help)
     p.add_argument("--json", action="store_true", help="print one JSON object per event")
     p.set_defaults(func=cmd_sweep)

@@ -11,7 +11,7 @@ import json
 import math
 import shutil
 import sys
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from typing import TYPE_CHECKING, Any
 
 from engine.events import EpochEnded, Event, RunFinished, RunStarted, SweepPoint, event_dict
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 MAX_CHART_WIDTH = 120  # wider than this, a chart's lines are too far apart to read
 SWEEP_CHART_HEIGHT = 20
 CHART_HEIGHT = 16  # loss and forecast charts
+METRIC_NAMES = {"mae": "MAE", "mse": "MSE", "rmse": "RMSE", "smape": "sMAPE %", "mase": "MASE"}
 
 
 def table(
@@ -90,6 +91,8 @@ class EventPrinter:
             data = event_dict(event)
             if isinstance(event, RunFinished):
                 data = {**data, **event.metrics}  # val_mae, val_mse, ... at the top level
+                if event.kind == "sweep":
+                    data["recommended"] = recommended(event)
             print(json.dumps(jsonable(data)), flush=True)
         elif isinstance(event, RunStarted):
             self.width = len(str(event.total_epochs))
@@ -119,13 +122,45 @@ class EventPrinter:
             f"epoch {e.epoch:>{self.width}}/{e.total_epochs}  loss {e.loss:.4f}  mae {e.mae:.4f}  "
             f"lr {e.learning_rate:.2e}  {e.seconds:.2f} s"
         )
-        if e.val_loss is not None:
+        if e.holdout_loss is not None and e.holdout_mae is not None:
+            line += f"  holdout_loss {e.holdout_loss:.4f}  holdout_mae {e.holdout_mae:.4f}"
+        if e.val_loss is not None and e.val_mae is not None:
             line += f"  val_loss {e.val_loss:.4f}  val_mae {e.val_mae:.4f}"
         return line + (f"  ETA {duration(eta)}" if eta is not None else "")
 
 
-def suggestion_lines(suggestions: dict[str, float], metrics: dict[str, float]) -> list[str]:
-    """The sweep's lowest point, then each suggested rate with what it means (as the app lists)."""
+def recommended(done: RunFinished) -> dict[str, Any] | None:
+    """A sweep's recommended rate as ``--json`` gives it: its suggestion's name and the rate."""
+    rate = done.suggestions.get(done.recommended) if done.recommended else None
+    return None if rate is None else {"name": done.recommended, "rate": rate}
+
+
+def metrics_table(metrics: Mapping[str, Any]) -> str:
+    """A training run's validation metrics beside each baseline's that the run reported."""
+    columns = [
+        (prefix, title)
+        for prefix, title in (
+            ("val", "model"),
+            ("naive", "naive"),
+            ("linear", "linear"),
+            ("snaive", "seasonal naive"),
+        )
+        if any(f"{prefix}_{name}" in metrics for name in METRIC_NAMES)
+    ]
+    rows = [
+        (title, *(fmt(metrics.get(f"{prefix}_{name}")) for prefix, _ in columns))
+        for name, title in METRIC_NAMES.items()
+        if any(f"{prefix}_{name}" in metrics for prefix, _ in columns)
+    ]
+    headers = ("metric", *(title for _, title in columns))
+    return table(headers, rows, right=set(range(1, len(headers))))
+
+
+def suggestion_lines(
+    suggestions: dict[str, float], metrics: dict[str, float], recommended: str | None = None
+) -> list[str]:
+    """The sweep's lowest point, then each suggested rate with what it means (as the app lists);
+    the recommended one is marked."""
     lines = [
         f"lowest loss {metrics['best_loss']:.4f} at learning rate "
         f"{metrics['best_learning_rate']:.3e}",
@@ -133,7 +168,8 @@ def suggestion_lines(suggestions: dict[str, float], metrics: dict[str, float]) -
     ]
     for s in SUGGESTIONS:
         if s.name in suggestions:
-            lines.append(f"  {s.name:<8} {suggestions[s.name]:.3e}  {s.meaning}")
+            mark = "  (recommended)" if s.name == recommended else ""
+            lines.append(f"  {s.name:<8} {suggestions[s.name]:.3e}  {s.meaning}{mark}")
     return lines
 
 

@@ -15,37 +15,45 @@ import numpy as np
 from engine.events import EpochEnded
 from engine.series import Series
 from engine.sweep import EXPLODED, SUGGESTIONS
-from tui.numbers import fmt_number
+from tui.numbers import fmt_number, ladder_text
 from tui.plotting import COLORS, Figure, Trace, Values, drawable, smooth
 
 ZOOMS = (None, 100, 50, 20)  # "last N epochs" choices the zoom key cycles through
 # one per engine.sweep.SUGGESTIONS name, in the app and on the command line alike
 SUGGESTION_COLORS = {"valley": "green+", "steep": "yellow", "minimum": "magenta+"}
+KEPT_COLOR = "yellow"  # the kept epoch's marker on the loss chart
 
 
 @dataclass
 class History:
-    """Per-epoch numbers of one training run, as the charts and the runs view read them."""
+    """Per-epoch numbers of one training run, as the charts and the runs view read them.
+
+    ``kept`` is the epoch whose weights the run saved (its best on the holdout slice), once known.
+    """
 
     epochs: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     mae: list[float] = field(default_factory=list)
     learning_rate: list[float] = field(default_factory=list)
+    holdout_loss: list[float] = field(default_factory=list)
+    holdout_mae: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_mae: list[float] = field(default_factory=list)
+    kept: int | None = None
 
     def add(self, event: EpochEnded) -> None:
         self.epochs.append(event.epoch)
         self.loss.append(event.loss)
         self.mae.append(event.mae)
         self.learning_rate.append(event.learning_rate)
-        self.val_loss.append(math.nan if event.val_loss is None else event.val_loss)
-        self.val_mae.append(math.nan if event.val_mae is None else event.val_mae)
+        for name in ("holdout_loss", "holdout_mae", "val_loss", "val_mae"):
+            value = getattr(event, name)
+            getattr(self, name).append(math.nan if value is None else value)
 
     @classmethod
-    def from_rows(cls, rows: Sequence[dict[str, float | None]]) -> History:
+    def from_rows(cls, rows: Sequence[dict[str, float | None]], kept: int | None = None) -> History:
         """From ``RunStore.history`` rows (missing numbers become NaN)."""
-        out = cls()
+        out = cls(kept=kept)
 
         def num(row: dict[str, float | None], key: str) -> float:
             value = row.get(key)
@@ -53,11 +61,16 @@ class History:
 
         for row in rows:
             out.epochs.append(int(num(row, "epoch")))
-            out.loss.append(num(row, "loss"))
-            out.mae.append(num(row, "mae"))
-            out.learning_rate.append(num(row, "learning_rate"))
-            out.val_loss.append(num(row, "val_loss"))
-            out.val_mae.append(num(row, "val_mae"))
+            for name in (
+                "loss",
+                "mae",
+                "learning_rate",
+                "holdout_loss",
+                "holdout_mae",
+                "val_loss",
+                "val_mae",
+            ):
+                getattr(out, name).append(num(row, name))
         return out
 
     def __len__(self) -> int:
@@ -99,24 +112,36 @@ def series_figure(series: Series | None, title: str = "") -> Figure:
 def loss_figure(
     history: History, *, log_y: bool = False, smoothed: bool = False, last_n: int | None = None
 ) -> Figure:
-    """Loss and MAE per epoch (validation curves too when the run reports them)."""
+    """The loss per epoch on the training windows, the holdout slice and the validation period,
+    the kept epoch marked; a run with neither holdout nor validation curves (the course's) shows
+    its training loss and MAE instead."""
     view = view_label(log_y, smoothed, last_n)
-    title = "loss / MAE per epoch" + (f" ({view})" if view else "")
     epochs = _window(history.epochs, last_n)
-    traces = []
-    for values, label, color in (
-        (history.loss, "loss", COLORS[0]),
-        (history.mae, "MAE", COLORS[1]),
-        (history.val_loss, "val loss", COLORS[2]),
-        (history.val_mae, "val MAE", COLORS[3]),
-    ):
-        y = _window(values, last_n)
-        if not any(math.isfinite(v) for v in y):
-            continue
-        traces.append(Trace(epochs, smooth(y) if smoothed else y, label, color))
-    notes = _dropped_note(history.loss + history.mae, log_y)
+    curves = [
+        (history.loss, "train loss", COLORS[0]),
+        (history.holdout_loss, "holdout loss", COLORS[2]),
+        (history.val_loss, "val loss", COLORS[1]),
+    ]
+    shown = [(_window(v, last_n), label, color) for v, label, color in curves]
+    shown = [(y, label, color) for y, label, color in shown if any(math.isfinite(v) for v in y)]
+    if len(shown) > 1:
+        title = "loss per epoch"
+    else:
+        title = "loss / MAE per epoch"
+        shown = [
+            (_window(history.loss, last_n), "loss", COLORS[0]),
+            (_window(history.mae, last_n), "MAE", COLORS[1]),
+        ]
+    traces = [
+        Trace(epochs, smooth(y) if smoothed else y, label, color) for y, label, color in shown
+    ]
+    marker = _kept_marker(history.kept, epochs, [y for y, _, _ in shown], log_y)
+    if marker is not None:
+        traces.append(marker)
+    notes = _dropped_note([v for y, _, _ in shown for v in y], log_y)
     return Figure(
-        title=title,
+        title=title + (f" ({view})" if view else ""),
+        short_titles=(f"loss ({view})",) if view else (),
         traces=tuple(traces),
         ylog=log_y,
         xlabel="epoch",
@@ -124,6 +149,21 @@ def loss_figure(
         notes=notes,
         whole_x=True,
     )
+
+
+def _kept_marker(
+    kept: int | None, epochs: Sequence[float], curves: Sequence[Sequence[float]], log_y: bool
+) -> Trace | None:
+    """A labelled vertical line at the kept epoch, spanning the curves; None when the kept epoch
+    is the last (nothing was restored) or out of view."""
+    if kept is None or kept not in epochs or kept == max(epochs):
+        return None
+    values = np.asarray([v for y in curves for v in y], dtype="float64")
+    values = values[drawable(values, log_y)]
+    if not len(values):
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    return Trace([kept, kept], [lo, hi], f"kept epoch {kept}", KEPT_COLOR)
 
 
 def _dropped_note(values: Sequence[float], log_y: bool) -> tuple[str, ...]:
@@ -156,8 +196,10 @@ def sweep_figure(
     suggestions: dict[str, float],
     *,
     log_y: bool = False,
+    recommended: str | None = None,
 ) -> Figure:
-    """Loss against learning rate on a log x axis, each suggested rate a labelled vertical line.
+    """Loss against learning rate on a log x axis, each suggested rate a labelled vertical line
+    (the ``recommended`` one says so).
 
     On a linear axis the y range stops at 4x the lowest loss (the sweep's own "exploded" bound):
     the loss at the start of a sweep (rate too small to learn) and at its end (diverged) would
@@ -177,9 +219,10 @@ def sweep_figure(
             lr = suggestions.get(name)
             if lr is not None and math.isfinite(lr) and lr > 0:
                 ys = ylim or (lo, float(finite.max()))
-                traces.append(
-                    Trace([lr, lr], list(ys), f"{name} {fmt_number(lr)}", SUGGESTION_COLORS[name])
+                label = f"{name} {fmt_number(lr)}" + (
+                    " (recommended)" if name == recommended else ""
                 )
+                traces.append(Trace([lr, lr], list(ys), label, SUGGESTION_COLORS[name]))
     return Figure(
         title="LR sweep: loss vs learning rate",
         traces=tuple(traces),
@@ -198,20 +241,19 @@ def forecast_figure(
     forecast: Values | None,
     metrics: dict[str, float] | None = None,
 ) -> Figure:
-    """The validation forecast against the actual series, titled with MAE and the naive MAE."""
-    metrics = metrics or {}
-    parts = ["forecast"]
-    if "val_mae" in metrics:
-        parts.append(f"MAE {metrics['val_mae']:.2f}")
-    if "naive_mae" in metrics:
-        parts.append(f"naive {metrics['naive_mae']:.2f}")
+    """The validation forecast against the actual series, titled with its MAE and the naive and
+    linear baselines' (MASE is left to the results line: a chart title has little room)."""
+    metrics = {k: v for k, v in (metrics or {}).items() if k != "val_mase"}
     if forecast is None or actual is None or time is None or not len(forecast):
         return Figure(
-            title=parts[0], hint="No forecast yet: it appears when a training run finishes."
+            title="forecast", hint="No forecast yet: it appears when a training run finishes."
         )
     n = min(len(time), len(actual), len(forecast))
+    ladder = ladder_text(metrics)
+    shorter = ladder_text({k: v for k, v in metrics.items() if k != "linear_mae"})
     return Figure(
-        title=" · ".join(parts),
+        title="forecast" + (f" · {ladder}" if ladder else ""),
+        short_titles=(ladder, shorter) if ladder else (),
         traces=(
             Trace(list(time)[-n:], list(actual)[-n:], "actual", COLORS[1]),
             Trace(list(time)[-n:], list(forecast)[-n:], "forecast", COLORS[0]),

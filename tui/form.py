@@ -8,7 +8,7 @@ section and only then commits it, so the last valid experiment stays in force.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -31,6 +31,7 @@ class FieldDef:
     name: str
     path: str
     label: str = ""
+    empty: str = ""  # what an optional field left empty means, e.g. "off"
 
     @property
     def title(self) -> str:
@@ -45,8 +46,20 @@ class FieldDef:
         return field_type(self.spec_cls, self.name)
 
 
-def field_defs(spec_cls: type, section: str, names: Iterable[str], **labels: str) -> list[FieldDef]:
-    return [FieldDef(spec_cls, n, f"{section}.{n}", labels.get(n, "")) for n in names]
+def field_defs(
+    spec_cls: type,
+    section: str,
+    names: Iterable[str],
+    *,
+    empty: Mapping[str, str] | None = None,
+    **labels: str,
+) -> list[FieldDef]:
+    """Rows for the named fields; ``labels`` retitle some, ``empty`` says what an optional
+    field's empty value means (shown in it while it is empty)."""
+    empty = empty or {}
+    return [
+        FieldDef(spec_cls, n, f"{section}.{n}", labels.get(n, ""), empty.get(n, "")) for n in names
+    ]
 
 
 def parse(fd: FieldDef, raw: str) -> Any:
@@ -105,6 +118,9 @@ class FieldRow(Widget):
             color: $foreground;  # the row's muted colour is for its label
         }
     }
+    FieldRow.-lint {
+        color: $text-warning;
+    }
     FieldRow.-invalid {
         color: $text-error;
     }
@@ -136,7 +152,7 @@ class FieldRow(Widget):
                 id=self.control_id,
             )
         else:
-            placeholder = "(none)" if fd.meta.get("optional") else ""
+            placeholder = f"({fd.empty or 'none'})" if fd.meta.get("optional") else ""
             # "-valid" is the class Textual gives an Input without validators when its value is
             # first set; given here, that first set changes no class and restyles nothing
             # (otherwise every field restyles once in the first frame). seqlab marks problems on
@@ -202,10 +218,12 @@ class SpecForm(Vertical):
         id: str,
         classes: str | None = None,
         initial: Any | None = None,
+        headings: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.defs = list(defs)
         self.initial = initial
+        self.headings = dict(headings or {})  # field name -> heading shown above its row
 
     def on_mount(self) -> None:
         if self.initial is not None:
@@ -214,6 +232,8 @@ class SpecForm(Vertical):
 
     def compose(self) -> ComposeResult:
         for fd in self.defs:
+            if fd.name in self.headings:
+                yield Static(self.headings[fd.name], classes="form-heading")
             yield FieldRow(fd, self.id or "form")
 
     def row(self, name: str) -> FieldRow:
@@ -246,6 +266,11 @@ class SpecForm(Vertical):
         """Marks the named fields with their messages and clears the others."""
         for fd in self.defs:
             self.row(fd.name).set_problem(problems.get(fd.name))
+
+    def mark_lints(self, names: Set[str]) -> None:
+        """Marks the named fields as the subject of a lint (valid, but worth changing)."""
+        for fd in self.defs:
+            self.row(fd.name).set_class(fd.name in names, "-lint")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

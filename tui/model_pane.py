@@ -6,9 +6,10 @@ are on screen before TensorFlow has loaded. A problem that has a fix is applied 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -41,6 +42,9 @@ from engine.stack_edits import Edit
 from tui.form import SpecForm, Tick, field_defs
 from tui.pane import Pane
 from tui.screens import PickScreen
+
+if TYPE_CHECKING:
+    from engine.lint import Lint
 
 EDIT_FIELDS: dict[type, tuple[str, ...]] = {
     Recurrent: ("units", "activation", "return_sequences"),
@@ -135,8 +139,10 @@ class ModelPane(Pane):
         self.selected = 0
         self._editing: tuple[int, LayerSpec] | None = None  # (index, layer) the editor shows
         self._generation = 0
+        self._editor_lock = asyncio.Lock()
         self._shown: tuple[object, ...] | None = None
         self.report: ShapeReport | None = None
+        self._lints: list[Lint] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -185,7 +191,11 @@ class ModelPane(Pane):
                 preset.value = experiment.name
             else:
                 preset.clear()
-        self.query_one("#preset-about", Static).update(experiment.description)
+        about = experiment.description
+        base = experiment.name.removesuffix(" (edited)")
+        if not about and base != experiment.name and base in PRESETS:
+            about = f"Edited from the preset {base}: its description no longer applies."
+        self.query_one("#preset-about", Static).update(about)
         layers = experiment.model.layers
         self.selected = max(0, min(self.selected, len(layers) - 1))
         exp = experiment
@@ -226,16 +236,34 @@ class ModelPane(Pane):
         total = "?" if report.total_params is None else f"{report.total_params:,}"
         mode = report.mode or "cannot work yet"
         self.query_one("#shape-summary", Static).update(f"total params {total} · {mode}")
+        self._show_problems()
+
+    def _show_problems(self) -> None:
+        """The stack's problems and fixes, then the lints about its layers."""
+        report = self.report
+        assert report is not None
         problems = Text()
         if report.ok:
-            problems.append("✓ The stack works.", style="bold green")
+            problems.append("✓ The stack works.\n", style="bold green")
         for problem in report.problems:
             problems.append("⚠ ", style="bold red")
             problems.append(problem.message + "\n")
             if problem.fix:
                 problems.append("  → ctrl+f applies the fix: ", style="bold")
                 problems.append(problem.fix.description + "\n")
+        for lint in self._lints:
+            problems.append("⚠ ", style="bold yellow")
+            problems.append(lint.message + "\n")
+        problems.rstrip()
         self.query_one("#problems", Static).update(problems)
+
+    def show_lints(self, lints: Sequence[Lint]) -> None:
+        """Lints about the layers (a Scale layer with normalisation, or far from the data)."""
+        mine = [x for x in lints if x.path.startswith("model.")]
+        if mine != self._lints:
+            self._lints = mine
+            if self.report is not None:
+                self._show_problems()
 
     def _show_editor(self) -> None:
         layers = self.stack.layers
@@ -256,12 +284,11 @@ class ModelPane(Pane):
         self._rebuild_editor(layer)
 
     def _rebuild_editor(self, layer: LayerSpec | None) -> None:
-        editor = self.query_one("#editor", Vertical)
-        editor.remove_children()
         self._generation += 1
         gen = self._generation
         if layer is None:
             self._editing = None
+            self.run_worker(self._swap_editor(gen, []))
             return
         self._editing = (self.selected, layer)
         inner = layer.layer if isinstance(layer, Bidirectional) else layer
@@ -295,19 +322,37 @@ class ModelPane(Pane):
                 widgets.append(
                     SpecForm(merge, id=f"merge-{gen}", classes="merge-form", initial=layer)
                 )
-        editor.mount_all(widgets)
+        self.run_worker(self._swap_editor(gen, widgets))
+
+    def _current(self, widget: Widget) -> bool:
+        """Whether an editor widget belongs to the editor now shown (its id ends in its
+        generation); one being replaced can still post what it held."""
+        return (widget.id or "").rsplit("-", 1)[-1] == str(self._generation)
+
+    def _editor_forms(self, selector: str) -> list[SpecForm]:
+        return [f for f in self.query(selector).results(SpecForm) if self._current(f)]
+
+    async def _swap_editor(self, gen: int, widgets: list[Widget]) -> None:
+        """Replaces the editor's widgets, one swap at a time, skipping those a newer edit made
+        stale: keys pressed fast (x, x) would otherwise remove a Select still being mounted."""
+        async with self._editor_lock:
+            if gen != self._generation:
+                return
+            editor = self.query_one("#editor", Vertical)
+            await editor.remove_children()
+            await editor.mount_all(widgets)
 
     def _load_editor(self, layer: LayerSpec) -> None:
         if not self._editing:
             return
         self._editing = (self._editing[0], layer)
         inner = layer.layer if isinstance(layer, Bidirectional) else layer
-        for form in self.query(".layer-form").results(SpecForm):
+        for form in self._editor_forms(".layer-form"):
             form.load(inner)
-        for form in self.query(".merge-form").results(SpecForm):
+        for form in self._editor_forms(".merge-form"):
             form.load(layer)
         for box in self.query("#editor Checkbox").results(Checkbox):
-            if box.id and box.id.startswith("bidi-"):
+            if box.id and box.id.startswith("bidi-") and self._current(box):
                 with box.prevent(Checkbox.Changed):
                     box.value = isinstance(layer, Bidirectional)
 
@@ -330,8 +375,10 @@ class ModelPane(Pane):
 
     @on(OptionList.OptionHighlighted, "#layers")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option_index is not None and event.option_index != self.selected:
-            self.selected = event.option_index
+        # A highlight queued before a layer was removed can name a layer no longer there.
+        index = event.option_index
+        if index is not None and index != self.selected and index < len(self.stack.layers):
+            self.selected = index
             self._show_editor()
 
     @on(OptionList.OptionSelected, "#layers")
@@ -344,6 +391,8 @@ class ModelPane(Pane):
     @on(Select.Changed, ".editor-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
         event.stop()
+        if not self._current(event.select):
+            return
         kind = event.value
         if self.stack.layers and isinstance(kind, str):
             self._commit(stack_edits.convert(self.stack, self.selected, kind))
@@ -353,6 +402,8 @@ class ModelPane(Pane):
         if not (event.checkbox.id or "").startswith("bidi-"):
             return
         event.stop()
+        if not self._current(event.checkbox):
+            return
         on_ = event.value
         self._edit_selected(lambda model, i: stack_edits.set_bidirectional(model, i, on_))
 
@@ -360,16 +411,16 @@ class ModelPane(Pane):
     def _editor_changed(self, event: SpecForm.Changed) -> None:
         event.stop()
         layers = self.stack.layers
-        if not layers or not self._editing:
+        if not layers or not self._editing or not self._current(event.form):
             return
         values: dict[str, Any] = {}
         problems = 0
-        for form in self.query(".layer-form").results(SpecForm):
+        for form in self._editor_forms(".layer-form"):
             ok, bad = form.read()
             form.mark({name: str(p) for name, p in bad.items()})
             values, problems = ok, problems + len(bad)
         merge: dict[str, Any] = {}
-        for form in self.query(".merge-form").results(SpecForm):
+        for form in self._editor_forms(".merge-form"):
             merge, bad = form.read()
             problems += len(bad)
         self.set_problems(problems)

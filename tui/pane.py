@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual.containers import Container
@@ -10,6 +11,7 @@ from textual.widget import Widget
 from engine.specs import Experiment
 
 if TYPE_CHECKING:
+    from engine.lint import Lint
     from tui.app import SeqlabApp
 
 
@@ -42,3 +44,6 @@ class Pane(Container):
 
     def show_experiment(self, experiment: Experiment) -> None:
         """Called whenever the experiment in force changes (by this pane or any other)."""
+
+    def show_lints(self, lints: Sequence[Lint]) -> None:
+        """Called with the experiment's lints (``engine.lint``) whenever they change."""

@@ -23,6 +23,7 @@ from tui.numbers import fmt_number
 Values: TypeAlias = Sequence[float] | np.ndarray  # one coordinate of a trace
 
 POINTS_PER_COLUMN = 4  # braille has 2 dots a column; min and max of each half keep every spike
+TITLE_MARGIN = 2  # plotext leaves out a title that is not this much narrower than the chart
 LARGEST = 1e30  # beyond this plotext's arithmetic overflows; such a loss has diverged anyway
 
 # plotext colour names map to the 16 ANSI colours, so they stay distinct in a 16-colour terminal.
@@ -45,6 +46,9 @@ class Figure:
 
     title: str = ""
     traces: tuple[Trace, ...] = ()
+    short_titles: tuple[
+        str, ...
+    ] = ()  # used in turn where the title is too wide (plotext drops it)
     xlog: bool = False
     ylog: bool = False
     xlabel: str = ""
@@ -221,7 +225,10 @@ def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
     else:
         ticks = linear_ticks(ylo, yhi)
         plt.yticks(ticks, tick_labels(ticks))
-    title = figure.title + ("  " + " ".join(figure.notes) if figure.notes else "")
+    notes = "  " + " ".join(figure.notes) if figure.notes else ""
+    titles = [t + notes for t in (figure.title, *figure.short_titles)]
+    fitting = [t for t in titles if width is None or len(t) <= width - TITLE_MARGIN]
+    title = fitting[0] if fitting else titles[-1]
     if title:
         plt.title(title)
     if figure.xlabel:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,11 +15,25 @@ from engine.errors import SeqlabError
 from engine.runstore import RunInfo, RunStore
 from tui.chart import Chart
 from tui.figures import History, compare_figure, forecast_figure, loss_figure, sweep_figure
+from tui.numbers import ladder_text, worse_than
 from tui.pane import Pane
 
 
 def _num(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _worse(info: RunInfo) -> list[str]:
+    return worse_than(
+        {"val_mae": info.val_mae, "naive_mae": info.naive_mae, "linear_mae": info.linear_mae}
+    )
+
+
+def _score(info: RunInfo) -> Text | str:
+    """The validation MAE cell: marked ✗ where a baseline did better."""
+    if _worse(info):
+        return Text(f"{_num(info.val_mae)} ✗", style="bold yellow")
+    return _num(info.val_mae)
 
 
 class RunsPane(Pane):
@@ -68,6 +83,8 @@ class RunsPane(Pane):
             ("epochs", "epochs"),
             ("val_mae", "val MAE"),
             ("naive", "naive"),
+            ("linear", "linear"),
+            ("kept", "kept"),
             ("created", "created"),
         ):
             table.add_column(title, key=key)
@@ -91,8 +108,10 @@ class RunsPane(Pane):
                 info.kind,
                 info.status,
                 f"{info.epochs}/{info.total_epochs}",
-                _num(info.val_mae),
+                _score(info),
                 _num(info.naive_mae),
+                _num(info.linear_mae),
+                "–" if info.best_epoch is None else str(info.best_epoch),
                 info.created.replace("T", " "),
                 key=info.run_id,
             )
@@ -134,17 +153,26 @@ class RunsPane(Pane):
         if info.kind == "sweep":
             points = self.store.sweep_points(path)
             lrs, losses = [p[0] for p in points], [p[1] for p in points]
-            chart.show(sweep_figure(lrs, losses, metrics.get("suggestions", {}) or {}))
+            suggestions = metrics.get("suggestions", {}) or {}
+            chart.show(
+                sweep_figure(lrs, losses, suggestions, recommended=metrics.get("recommended"))
+            )
             forecast_chart.show(forecast_figure(None, None, None))
         else:
-            chart.show(loss_figure(History.from_rows(self.store.history(path))))
+            history = History.from_rows(self.store.history(path), kept=info.best_epoch)
+            chart.show(loss_figure(history))
             data = self.store.forecast(path)
             if data is None:
                 forecast_chart.show(forecast_figure(None, None, None, metrics))
             else:
                 forecast_chart.show(forecast_figure(data[0], data[1], data[2], metrics))
             if info.val_mae is not None:
-                text += f" · val MAE {info.val_mae:.3f} (naive {_num(info.naive_mae)})"
+                text += f" · validation {ladder_text(metrics, 3)}"
+                if info.best_epoch is not None and info.best_epoch != info.epochs:
+                    text += f" · kept epoch {info.best_epoch}"
+                worse = _worse(info)
+                if worse:
+                    text += f" · worse than {' and '.join(worse)}"
         self.query_one("#run-detail", Static).update(text + f"\n{info.path}")
 
     def action_mark(self) -> None:

@@ -8,8 +8,8 @@ forecast. On a wide screen all four show in a grid; on a narrow one the pane sho
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections import deque
+from collections.abc import Sequence
 
 from rich.markup import escape
 from rich.text import Text
@@ -31,27 +31,61 @@ from engine.events import (
     RunStopped,
     SweepPoint,
 )
+from engine.lint import USED_WHEN, Lint, unused_settings
 from engine.series import load_series
 from engine.specs import Experiment, SweepSpec, TrainSpec
 from tui.chart import Chart
 from tui.figures import ZOOMS, History, forecast_figure, loss_figure, lr_figure, sweep_figure
 from tui.form import SpecForm, field_defs
-from tui.numbers import fmt_number
+from tui.numbers import fmt_number, ladder_text, worse_than
 from tui.pane import Pane
 
 TRAIN_FIELDS = field_defs(
     TrainSpec,
     "train",
-    ("optimizer", "learning_rate", "momentum", "loss", "epochs", "seed", "validate"),
+    (
+        "optimizer",
+        "learning_rate",
+        "momentum",
+        "nesterov",
+        "weight_decay",
+        "clipnorm",
+        "loss",
+        "epochs",
+        "seed",
+        "normalise",
+        "holdout",
+        "patience",
+        "min_delta",
+        "restore_best",
+        "validate",
+        "schedule",
+        "plateau_factor",
+        "plateau_patience",
+        "min_lr_ratio",
+    ),
+    empty={"clipnorm": "off", "patience": "off"},
     learning_rate="learning rate",
+    nesterov="Nesterov momentum",
+    clipnorm="clip norm",
+    patience="stop after",
+    min_delta="min gain",
+    restore_best="keep the best holdout epoch",
     validate="validation loss each epoch",
+    plateau_factor="plateau factor",
+    plateau_patience="plateau epochs",
+    min_lr_ratio="final LR ratio",
 )
+TRAIN_HEADINGS = {"normalise": "Data and model selection", "schedule": "Learning-rate schedule"}
 SWEEP_FIELDS = field_defs(
     SweepSpec,
     "sweep",
-    ("start", "epochs_per_decade", "epochs", "early_stop"),
+    ("start", "mode", "epochs_per_decade", "epochs", "early_stop"),
+    empty={"start": "by optimizer"},
     start="start rate",
-    epochs_per_decade="epochs/decade",
+    mode="rate per",
+    epochs_per_decade="steps/decade",
+    epochs="steps",
     early_stop="stop when loss explodes",
 )
 LOG_LINES = 2000
@@ -67,22 +101,43 @@ def epoch_lines(event: EpochEnded) -> tuple[str, ...]:
     """An epoch's log line, then shorter forms for narrow logs.
 
     Fields go in this order: the epoch total (the progress bar shows it), the epoch's seconds,
-    the word "MAE" of "val MAE", the training MAE; loss and validation MAE (the course's
-    measure) stay to the last.
+    the word "MAE" of "holdout MAE" and "val MAE", the training MAE; loss and the holdout and
+    validation MAE stay to the last.
     """
     n, total = f"{event.epoch:>4}", f"/{event.total_epochs}"
     loss, mae = f" loss {event.loss:#.4g}", f" MAE {event.mae:#.4g}"
     secs = f" {event.seconds:.2f}s"
-    if event.val_mae is None:
+    scores = [
+        (f" {name} MAE {value:#.4g}", f" {short} {value:#.4g}")
+        for name, short, value in (
+            ("holdout", "hold", event.holdout_mae),
+            ("val", "val", event.val_mae),
+        )
+        if value is not None
+    ]
+    if not scores:
         return (n + total + loss + mae + secs, n + loss + mae + secs, n + loss + mae, n + loss)
-    val, short_val = f" val MAE {event.val_mae:#.4g}", f" val {event.val_mae:#.4g}"
+    long, short = "".join(s[0] for s in scores), "".join(s[1] for s in scores)
     return (
-        n + total + loss + mae + val + secs,
-        n + loss + mae + val + secs,
-        n + loss + mae + val,
-        n + loss + mae + short_val,
-        n + loss + short_val,
+        n + total + loss + mae + long + secs,
+        n + loss + mae + long + secs,
+        n + loss + mae + long,
+        n + loss + mae + short,
+        n + loss + short,
     )
+
+
+def result_line(metrics: dict[str, float]) -> str:
+    """A finished run's results line (markup): the ladder, the kept epoch when it was not the
+    last, and plainly when the network did worse than a baseline."""
+    line = f"finished · {ladder_text(metrics)}"
+    kept = metrics.get("best_epoch")
+    if kept is not None and kept != metrics.get("epochs_run"):
+        line += f" · kept epoch {int(kept)}"
+    worse = worse_than(metrics)
+    if worse:
+        line += f" · [$text-warning]worse than {' and '.join(worse)}[/]"
+    return line
 
 
 def fitting(variants: tuple[str, ...], width: int) -> str:
@@ -136,6 +191,7 @@ class TrainingPane(Pane):
         self.sweep_lrs: list[float] = []
         self.sweep_losses: list[float] = []
         self.suggestions: dict[str, float] = {}
+        self.recommended: str | None = None  # the name of the suggestion the sweep recommends
         self.forecast: tuple[list[float], list[float], list[float], dict[str, float]] | None = None
         self.log_y = False
         self.smoothed = False
@@ -147,6 +203,7 @@ class TrainingPane(Pane):
         # What events changed and the screen does not show yet (see _flush).
         self._pending_log: list[tuple[str, ...]] = []
         self._status: str | None = None
+        self._status_layout = False  # the status may change its height (a results line)
         self._progress: tuple[int, int] | None = None
         self._dirty: set[str] = set()
         self._flush_timer: Timer | None = None
@@ -155,8 +212,9 @@ class TrainingPane(Pane):
         with Horizontal():
             with Vertical(id="train-left", classes="form-column"):
                 with VerticalScroll(id="train-form", can_focus=False):
-                    yield Static("Training", classes="form-heading")
-                    yield SpecForm(TRAIN_FIELDS, id="train")
+                    yield Static("Training", classes="form-heading", id="train-heading")
+                    yield SpecForm(TRAIN_FIELDS, id="train", headings=TRAIN_HEADINGS)
+                    yield Static("", id="train-lints")  # scrolls with the fields it is about
                     yield Static("LR sweep", classes="form-heading")
                     yield SpecForm(SWEEP_FIELDS, id="sweep")
                 yield Static("No run yet.", id="run-status")
@@ -172,6 +230,7 @@ class TrainingPane(Pane):
 
     def on_mount(self) -> None:
         self.query_one("#progress").display = False  # shown from the first run on
+        self.query_one("#train-lints").display = False  # shown when there is a lint
         self.show_experiment(self.experiment)
         self._select_chart(0)
         self.redraw()
@@ -184,15 +243,32 @@ class TrainingPane(Pane):
     def show_experiment(self, experiment: Experiment) -> None:
         if self._committed == (experiment.train, experiment.sweep):
             return
-        self.query_one("#train", SpecForm).load(experiment.train)
+        train_form = self.query_one("#train", SpecForm)
+        train_form.load(experiment.train)
         self.query_one("#sweep", SpecForm).load(experiment.sweep)
         self._committed = (experiment.train, experiment.sweep)
-        self._momentum_state(experiment.train.optimizer)
+        self._relevance(train_form)
         self.set_problems(0)
 
-    def _momentum_state(self, optimizer: object) -> None:
-        row = self.query_one("#train", SpecForm).row("momentum")
-        row.disabled = optimizer != "sgd"
+    def show_lints(self, lints: Sequence[Lint]) -> None:
+        """The training and sweep settings' lints, under the training fields, which are marked."""
+        mine = [x for x in lints if x.path.startswith(("train.", "sweep."))]
+        for form_id in ("train", "sweep"):
+            names = {x.path.split(".")[1] for x in mine if x.path.startswith(f"{form_id}.")}
+            self.query_one(f"#{form_id}", SpecForm).mark_lints(names)
+        text = Text("\n").join(Text.assemble(("⚠ ", "bold"), x.message) for x in mine)
+        lines = self.query_one("#train-lints", Static)
+        lines.update(text)
+        lines.display = bool(mine)
+        count = f" · ⚠ {len(mine)} to check, below" if mine else ""
+        self.query_one("#train-heading", Static).update(f"Training{count}")
+
+    def _relevance(self, train_form: SpecForm) -> None:
+        """Greys out the settings the other settings make do nothing (momentum with adam)."""
+        values, _ = train_form.read()  # a field that does not hold yet keeps the value in force
+        unused = unused_settings(dataclasses.replace(self.experiment.train, **values))
+        for name in USED_WHEN:
+            train_form.row(name).disabled = name in unused
 
     @on(SpecForm.Changed)
     def _form_changed(self, event: SpecForm.Changed) -> None:
@@ -201,15 +277,17 @@ class TrainingPane(Pane):
         sweep_form = self.query_one("#sweep", SpecForm)
         tvalues, tproblems = train_form.read()
         svalues, sproblems = sweep_form.read()
-        self._momentum_state(train_form.row("optimizer").get_raw())
+        self._relevance(train_form)
         train_form.mark({name: str(p) for name, p in tproblems.items()})
         sweep_form.mark({name: str(p) for name, p in sproblems.items()})
         self.set_problems(len(tproblems) + len(sproblems))
         if tproblems or sproblems:
             return
-        train, sweep = TrainSpec(**tvalues), SweepSpec(**svalues)
+        exp = self.experiment
+        train = dataclasses.replace(exp.train, **tvalues)
+        sweep = dataclasses.replace(exp.sweep, **svalues)
         self._committed = (train, sweep)
-        self.seqlab.commit(dataclasses.replace(self.experiment, train=train, sweep=sweep))
+        self.seqlab.commit(dataclasses.replace(exp, train=train, sweep=sweep))
 
     # --- runs ------------------------------------------------------------------------------------
 
@@ -236,8 +314,10 @@ class TrainingPane(Pane):
             self._select_chart(0)
         else:
             self.sweep_lrs, self.sweep_losses, self.suggestions = [], [], {}
+            self.recommended = None
             self._select_chart(2)
         total = experiment.train.epochs if kind == "train" else experiment.sweep.epochs
+        self._status_layout = True  # back to one line from a results line
         self.query_one("#progress", ProgressBar).display = True
         self._progress = (total, 0)
         self._dirty.update(("train", "sweep", "forecast"))
@@ -312,17 +392,12 @@ class TrainingPane(Pane):
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
-        log = self.query_one("#log", RichLog)
-        # Lines are fitted to the width left once the scrollbar shows, so it never rewraps them.
-        width = log.scrollable_content_region.width
-        if not log.show_vertical_scrollbar:
-            width -= log.styles.scrollbar_size_vertical
-        for variants in self._pending_log:
-            log.write(fitting(variants, width))
-        self._pending_log.clear()
+        self._write_log_lines()
         if self._status is not None:
-            self.query_one("#run-status", Static).update(self._status, layout=False)  # one line
-            self._status = None
+            # while a run streams, the status is one line: no layout pass for it
+            status = self.query_one("#run-status", Static)
+            status.update(self._status, layout=self._status_layout)
+            self._status, self._status_layout = None, False
         if self._progress is not None:
             total, done = self._progress
             self.query_one("#progress", ProgressBar).update(total=total, progress=done)
@@ -331,28 +406,59 @@ class TrainingPane(Pane):
             self.redraw(which)
         self._dirty.clear()
 
+    def _write_log_lines(self, retry: bool = True) -> None:
+        """Writes the pending log lines, each in the longest form that fits the log's width.
+
+        Lines are fitted to the width left once the scrollbar shows, so it never rewraps them. A
+        log not laid out yet (its pane was just shown) has no width: the lines wait one refresh.
+        """
+        log = self.query_one("#log", RichLog)
+        width = log.scrollable_content_region.width
+        if width <= 0 and retry and self._pending_log:
+            self.call_after_refresh(self._write_log_lines, False)
+            return
+        if not log.show_vertical_scrollbar:
+            width -= log.styles.scrollbar_size_vertical
+        for variants in self._pending_log:
+            log.write(fitting(variants, width))
+        self._pending_log.clear()
+
     def _finished(self, event: RunFinished) -> None:
         where = f" · saved to {escape(event.run_dir)}" if event.run_dir else ""
+        self._progress = (event.epochs, event.epochs)  # complete, also when it stopped early
+        self._status_layout = True  # the results line may take more than one line
         if event.kind == "sweep":
             self.suggestions = dict(event.suggestions)
+            self.recommended = event.recommended if event.recommended in self.suggestions else None
             names = " · ".join(f"{k} {fmt_number(v)}" for k, v in self.suggestions.items())
-            self._status = "sweep: finished"
             self.write_log(
                 f"[b]■ sweep finished[/b] after {event.epochs} epochs: {names or 'no suggestion'}"
             )
-            if self.suggestions:
-                self.write_log("  ctrl+l uses a suggested learning rate for training")
+            for note in event.notes:
+                self.write_log(f"  note: {escape(note)}")
+            if self.recommended is not None:
+                rate = fmt_number(self.suggestions[self.recommended])
+                self._status = f"sweep: finished · recommended {self.recommended} {rate}"
+                self.write_log(f"  recommended: {self.recommended} {rate}; ctrl+l uses it")
+            elif self.suggestions:
+                self._status = "sweep: finished · no rate recommended"
+                self.write_log("  no rate recommended; ctrl+l uses a suggested one")
+            else:
+                self._status = "sweep: finished · no suggestion"
             self._dirty.add("sweep")
             return
         m = event.metrics
         time, actual = self._actual or ([], [])
         self.forecast = (time, actual, list(event.forecast), dict(m))
-        mae, naive = m.get("val_mae", math.nan), m.get("naive_mae", math.nan)
-        self._status = f"finished · MAE {mae:.3f} · naive {naive:.3f}"
+        kept = m.get("best_epoch")
+        self.history.kept = None if kept is None else int(kept)
+        self._status = result_line(m)
         self.write_log(
             f"[b]■ finished[/b] {event.epochs} epochs in {event.seconds:.1f}s: "
-            f"validation MAE {mae:.3f}, naive MAE {naive:.3f}{where}"
+            f"validation {ladder_text(m, 3)}{where}"
         )
+        for note in event.notes:
+            self.write_log(f"  note: {escape(note)}")
         self._select_chart(3)
         self._dirty.update(("train", "forecast"))
 
@@ -367,7 +473,13 @@ class TrainingPane(Pane):
             self.query_one("#lr-chart", Chart).show(lr_figure(self.history, last_n=last_n))
         if which in ("all", "sweep"):
             self.query_one("#sweep-chart", Chart).show(
-                sweep_figure(self.sweep_lrs, self.sweep_losses, self.suggestions, log_y=self.log_y)
+                sweep_figure(
+                    self.sweep_lrs,
+                    self.sweep_losses,
+                    self.suggestions,
+                    log_y=self.log_y,
+                    recommended=self.recommended,
+                )
             )
         if which in ("all", "forecast"):
             time, actual, forecast, metrics = self.forecast or (None, None, None, None)
