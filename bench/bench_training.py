@@ -1,6 +1,7 @@
 """Benchmark: seqlab's training engine against the course's own pipeline, side by side.
 
     python bench/bench_training.py [--rounds 5] [--epochs 8] [--sweep-models rnn]
+                                   [--parts epoch,forecast,sweep,metrics,range]
 
 Both run in this one process, interleaved round by round on the same data, batch size and model
 (course-rnn: SimpleRNN 40 x2, batch 128; course-lstm-2: Bidirectional LSTM 32 x2, batch 32), so a
@@ -8,6 +9,11 @@ busy machine slows both alike. Printed: per-epoch medians and their ratio (the f
 run is left out of the medians: it compiles), the forecast ratio (the course's model_forecast
 against seqlab's cached tf.function, 461 windows) and the wall-time ratio of the 100-epoch
 learning-rate sweep (compilation included). Ratios are course time / seqlab time.
+
+Two more parts measure seqlab alone, on the ``lstm`` recipe: ``metrics``, the per-epoch cost of
+scoring the holdout slice and the validation period every epoch against scoring neither (ratios
+to none), and ``range``, the wall time of a per-epoch sweep against a per-batch range test over
+the same rates and number of points (ratio per-epoch / per-batch).
 """
 
 from __future__ import annotations
@@ -32,11 +38,14 @@ from bench.course_pipeline import (  # noqa: E402
     windowed_dataset,
 )
 from engine import training  # noqa: E402
-from engine.events import EpochEnded  # noqa: E402
+from engine.events import EpochEnded, RunFailed  # noqa: E402
 from engine.presets import PRESETS  # noqa: E402
 from engine.series import load_series  # noqa: E402
+from engine.specs import SweepSpec  # noqa: E402
+from engine.windows import holdout_points  # noqa: E402
 
 MODELS = {"rnn": "course-rnn", "lstm-2": "course-lstm-2"}
+RECIPE = "lstm"  # the recipe the metrics and range-test parts time
 TARGET = {"epoch": 4.0, "forecast": 10.0}
 
 
@@ -173,6 +182,8 @@ def seqlab_sweep(exp) -> tuple[float, int]:
     """Wall time and epochs of seqlab's sweep (model building and compilation included)."""
     start = time.perf_counter()
     done = training.sweep(exp, lambda e: None, save=False)
+    if isinstance(done, RunFailed):
+        raise SystemExit(f"{exp.name} sweep failed: {done.message}")
     return time.perf_counter() - start, done.epochs
 
 
@@ -203,6 +214,84 @@ def sweep_benchmark(kinds: list[str], rounds: int) -> None:
         )
 
 
+def scoring_variants(exp) -> dict[str, object]:
+    """The recipe four ways: scoring neither, the holdout slice, the validation period, or both.
+
+    Without a holdout slice the series is cut short by the slice's points (length and split
+    alike), so every variant fits the same windows and scores a validation period of the same
+    length: what differs is the per-epoch scoring alone. All run every epoch (no early stop).
+    """
+    t = exp.train
+    held = holdout_points(t.holdout, exp.series.split_time)
+    short = dataclasses.replace(
+        exp.series, length=exp.series.length - held, split_time=exp.series.split_time - held
+    )
+    run_all = dataclasses.replace(t, patience=None)
+    bare = dataclasses.replace(run_all, holdout=0.0, restore_best=False, schedule="cosine")
+    return {
+        "none": dataclasses.replace(
+            exp, series=short, train=dataclasses.replace(bare, validate=False)
+        ),
+        "holdout": dataclasses.replace(exp, train=dataclasses.replace(run_all, validate=False)),
+        "validation": dataclasses.replace(
+            exp, series=short, train=dataclasses.replace(bare, validate=True)
+        ),
+        "both": dataclasses.replace(exp, train=dataclasses.replace(run_all, validate=True)),
+    }
+
+
+def metrics_benchmark(rounds: int, epochs: int) -> None:
+    """Per-epoch medians of the four scoring variants, interleaved round by round (the order
+    rotating), first epoch of every run left out; ratios to scoring none."""
+    exp = PRESETS[RECIPE]
+    variants = scoring_variants(exp)
+    held = holdout_points(exp.train.holdout, exp.series.split_time)
+    print(
+        f"\nper-epoch cost of the per-epoch metrics, {RECIPE} recipe (window "
+        f"{exp.window.window}, batch {exp.window.batch_size}; holdout slice {held} points, "
+        f"validation period {len(load_series(exp.series).valid)} points): {rounds} interleaved "
+        f"rounds of {epochs} epochs per variant"
+    )
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name] += seqlab_epochs(variants[name], epochs)[1:]
+    base = statistics.median(times["none"])
+    print(f"{'scored every epoch':<22}{'epoch':>10}{'ratio to none':>15}")
+    for name in names:
+        m = statistics.median(times[name])
+        print(f"{name:<22}{m * 1e3:>7.1f} ms{m / base:>14.2f}x")
+
+
+def range_benchmark(rounds: int, points: int) -> None:
+    """Wall time (compilation included) of a per-epoch sweep and a per-batch range test over the
+    same rates: ``points`` steps from the optimizer's start, 20 a decade, no early stop."""
+    exp = PRESETS[RECIPE]
+    series = load_series(exp.series, exp.window.window)
+    held = holdout_points(exp.train.holdout, series.split_time)
+    batches = -(-(series.split_time - held - exp.window.window) // exp.window.batch_size)
+    specs = {
+        mode: SweepSpec(
+            start=None, epochs_per_decade=20.0, epochs=points, early_stop=False, mode=mode
+        )
+        for mode in ("epoch", "batch")
+    }
+    print(
+        f"\nlearning-rate sweep, {RECIPE} recipe: {points} points (rates) per sweep, one per "
+        f"epoch ({batches} batches each) or one per batch; wall time with compilation, median "
+        f"of {rounds} interleaved rounds"
+    )
+    walls: dict[str, list[float]] = {mode: [] for mode in specs}
+    for r in range(rounds):
+        for mode in ("epoch", "batch") if r % 2 == 0 else ("batch", "epoch"):
+            walls[mode].append(seqlab_sweep(dataclasses.replace(exp, sweep=specs[mode]))[0])
+    e, b = statistics.median(walls["epoch"]), statistics.median(walls["batch"])
+    print(f"{'per-epoch sweep':<22}{e:>8.1f} s")
+    print(f"{'per-batch range test':<22}{b:>8.1f} s")
+    print(f"{'ratio':<22}{e / b:>8.2f}x  (per-epoch / per-batch)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per model")
@@ -212,7 +301,21 @@ def main() -> int:
         "--sweep-models", default="rnn", help="comma-separated: rnn, lstm-2 ('' to skip)"
     )
     parser.add_argument("--sweep-rounds", type=int, default=2, help="sweeps per side and model")
+    parser.add_argument(
+        "--parts",
+        default="epoch,forecast,sweep,metrics,range",
+        help="comma-separated: epoch, forecast, sweep, metrics, range",
+    )
+    parser.add_argument(
+        "--metrics-rounds", type=int, default=3, help="rounds of the metrics part (each variant)"
+    )
+    parser.add_argument(
+        "--metrics-epochs", type=int, default=15, help="epochs per run in the metrics part"
+    )
+    parser.add_argument("--range-rounds", type=int, default=2, help="sweeps per mode")
+    parser.add_argument("--range-points", type=int, default=100, help="rates per sweep")
     args = parser.parse_args()
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
     training.load_tensorflow()
     warnings.filterwarnings("ignore", category=UserWarning)  # Keras on the course's fit calls
     import keras
@@ -223,11 +326,17 @@ def main() -> int:
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, TensorFlow {tf.__version__}, "
         f"Keras {keras.__version__}; load average {os.getloadavg()[0]:.2f}"
     )
-    epoch_benchmark(args.rounds, args.epochs)
-    forecast_benchmark(args.calls)
+    if "epoch" in parts:
+        epoch_benchmark(args.rounds, args.epochs)
+    if "forecast" in parts:
+        forecast_benchmark(args.calls)
     kinds = [k for k in args.sweep_models.split(",") if k]
-    if kinds:
+    if kinds and "sweep" in parts:
         sweep_benchmark(kinds, args.sweep_rounds)
+    if "metrics" in parts:
+        metrics_benchmark(args.metrics_rounds, args.metrics_epochs)
+    if "range" in parts:
+        range_benchmark(args.range_rounds, args.range_points)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -1,26 +1,52 @@
-"""Built-in experiments that reproduce the course (figures from the course's slides and labs)."""
+"""Built-in experiments: the course's presets (figures from its slides and labs) and seqlab's
+recipes (figures measured by bench/reproduce_recipes.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from engine.errors import ConfigError, FieldProblem
 from engine.specs import (
+    GRU,
     LSTM,
     Bidirectional,
     Conv1D,
     Dense,
     ExpandDims,
     Experiment,
+    LayerSpec,
     ModelSpec,
     Scale,
     SimpleRNN,
+    SweepSpec,
     SyntheticSeries,
     TrainSpec,
     WindowSpec,
 )
 
 DEFAULT_PRESET = "course-rnn"
+
+
+def _course_train(optimizer: str, learning_rate: float, loss: str, epochs: int) -> TrainSpec:
+    """The course's training: raw values, no holdout (so nothing to restore the best epoch
+    from), no early stop, a constant rate."""
+    return TrainSpec(
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        momentum=0.9,
+        loss=loss,
+        epochs=epochs,
+        normalise="none",
+        holdout=0.0,
+        patience=None,
+        restore_best=False,
+        schedule="constant",
+        validate=False,
+    )
+
+
+COURSE_SWEEP = SweepSpec(start=1e-8, epochs_per_decade=20.0, epochs=100, mode="epoch")
 
 
 def _bilstm_stack(n: int) -> ModelSpec:
@@ -41,8 +67,79 @@ def _lstm_preset(n: int) -> Experiment:
         series=SyntheticSeries(),
         window=WindowSpec(window=20, batch_size=32, shuffle_buffer=1000),
         model=_bilstm_stack(n),
-        train=TrainSpec(optimizer="sgd", learning_rate=1e-6, momentum=0.9, loss="mse", epochs=100),
+        train=_course_train("sgd", 1e-6, "mse", 100),
+        sweep=COURSE_SWEEP,
     )
+
+
+# --- seqlab's recipes: starting points for a user's own series (beyond the course) -------------
+
+RECIPE_WINDOW = WindowSpec(window=30, batch_size=32, shuffle_buffer=1000)
+# Each window is taken relative to its own last value (normalise "last"), so a level the
+# training part never reached is only an offset; the last 20% of the training period is the
+# holdout slice that early stopping and the kept epoch watch (a 10% slice of the course series
+# holds no season jump, and then every epoch scores alike there); MAE loss, as the score.
+RECIPE_TRAIN = TrainSpec(
+    optimizer="adam",
+    learning_rate=1e-3,
+    loss="mae",
+    epochs=150,
+    normalise="last",
+    holdout=0.2,
+    patience=30,
+    restore_best=True,
+    schedule="cosine",
+    min_lr_ratio=0.01,
+    validate=True,
+)
+# A range test: a rate per batch, 20 batches a decade for 6 decades from the optimizer's default
+# start (1e-6 for Adam), instead of the course's 100 epochs.
+RECIPE_SWEEP = SweepSpec(start=None, epochs_per_decade=20.0, epochs=120, mode="batch")
+_RECIPE_SETTINGS = (
+    "windows of 30, each relative to its last value (normalise 'last'); MAE loss; Adam 1e-3, "
+    "cosine decay over 150 epochs; early stop after 30 epochs without gain on the holdout slice "
+    "(the last 20% of the training period), whose best epoch is kept"
+)
+
+
+def _recipe(name: str, stack: str, layers: tuple[LayerSpec, ...], measured: str) -> Experiment:
+    return Experiment(
+        name=name,
+        description=f"seqlab recipe: {stack}; {_RECIPE_SETTINGS}. Measured: {measured}.",
+        series=SyntheticSeries(),
+        window=RECIPE_WINDOW,
+        model=ModelSpec((ExpandDims(), *layers, Dense(units=1))),
+        train=RECIPE_TRAIN,
+        sweep=RECIPE_SWEEP,
+    )
+
+
+RECIPES: dict[str, Experiment] = {
+    "lstm": _recipe(
+        "lstm",
+        "LSTM(64) -> Dense(1)",
+        (LSTM(units=64),),
+        "validation MAE 4.496 on the course series (naive 5.94, linear AR 4.99) and 14.67 on "
+        "Sunspots, split 3000 (naive 16.14, linear AR 14.77); bench/reproduce_recipes.py",
+    ),
+    "gru": _recipe(
+        "gru",
+        "GRU(64) -> Dense(1)",
+        (GRU(units=64),),
+        "validation MAE 4.548 on the course series (naive 5.94, linear AR 4.99) and 14.48 on "
+        "Sunspots, split 3000 (naive 16.14, linear AR 14.77); bench/reproduce_recipes.py",
+    ),
+    "conv-lstm": _recipe(
+        "conv-lstm",
+        "Conv1D(64, kernel 5, causal, relu) -> LSTM(64) -> Dense(1)",
+        (
+            Conv1D(filters=64, kernel_size=5, strides=1, padding="causal", activation="relu"),
+            LSTM(units=64),
+        ),
+        "validation MAE 4.618 on the course series (naive 5.94, linear AR 4.99) and 14.23 on "
+        "Sunspots, split 3000 (naive 16.14, linear AR 14.77); bench/reproduce_recipes.py",
+    ),
+}
 
 
 PRESETS: dict[str, Experiment] = {
@@ -63,9 +160,8 @@ PRESETS: dict[str, Experiment] = {
                 Scale(factor=100.0),
             )
         ),
-        train=TrainSpec(
-            optimizer="sgd", learning_rate=5e-6, momentum=0.9, loss="huber", epochs=500
-        ),
+        train=_course_train("sgd", 5e-6, "huber", 500),
+        sweep=COURSE_SWEEP,
     ),
     "course-lstm-1": _lstm_preset(1),
     "course-lstm-2": _lstm_preset(2),
@@ -89,9 +185,8 @@ PRESETS: dict[str, Experiment] = {
                 Scale(factor=400.0),
             )
         ),
-        train=TrainSpec(
-            optimizer="sgd", learning_rate=1e-7, momentum=0.9, loss="huber", epochs=500
-        ),
+        train=_course_train("sgd", 1e-7, "huber", 500),
+        sweep=COURSE_SWEEP,
     ),
     "quiz-q8": Experiment(
         name="quiz-q8",
@@ -110,9 +205,27 @@ PRESETS: dict[str, Experiment] = {
                 Scale(factor=100.0),
             )
         ),
-        train=TrainSpec(optimizer="sgd", learning_rate=1e-6, momentum=0.9, loss="mse", epochs=100),
+        train=_course_train("sgd", 1e-6, "mse", 100),
+        sweep=COURSE_SWEEP,
     ),
+    **RECIPES,
 }
+
+
+EDITED = " (edited)"  # what an edited preset's name ends with
+
+
+def as_edited(experiment: Experiment) -> Experiment:
+    """A preset with any value changed is named "<preset> (edited)" and loses the preset's
+    description, which quotes the figures measured for the preset's own model; changed back to
+    the preset's every value, it is the preset again. Other experiments are as they are."""
+    base = experiment.name.removesuffix(EDITED)
+    preset = PRESETS.get(base)
+    if preset is None:
+        return experiment
+    if dataclasses.replace(experiment, name=preset.name, description=preset.description) == preset:
+        return preset
+    return dataclasses.replace(experiment, name=base + EDITED, description="")
 
 
 def get_preset(name: str) -> Experiment:
