@@ -88,6 +88,9 @@ MAX_STEPS_PER_EXECUTION = 64
 # faster, but compiling takes longer the longer the window, and past this length the wait before
 # the first epoch outweighs the gain (see README, Speed).
 UNROLL_MAX_STEPS = 32
+# Keras names the metrics of ``fit(validation_data=...)`` "val_*". seqlab passes the HOLDOUT windows
+# (the end of the training period) there, never the validation period, so this is the holdout loss.
+HOLDOUT_LOSS = "val_loss"
 PROGRESS_INTERVAL = 0.1  # seconds between BatchProgress events
 
 Outcome = RunFinished | RunStopped | RunFailed
@@ -682,7 +685,7 @@ class _TrainPolicy(_Policy):
             # without patience it never stops (patience past the last epoch): it only keeps the
             # best epoch's weights
             self.early = keras.callbacks.EarlyStopping(
-                monitor="val_loss",
+                monitor=HOLDOUT_LOSS,
                 mode="min",
                 patience=t.patience if t.patience is not None else t.epochs + 1,
                 min_delta=t.min_delta,
@@ -692,7 +695,7 @@ class _TrainPolicy(_Policy):
         if t.schedule == "plateau":
             out.append(
                 keras.callbacks.ReduceLROnPlateau(
-                    monitor="val_loss",
+                    monitor=HOLDOUT_LOSS,
                     mode="min",
                     factor=t.plateau_factor,
                     patience=t.plateau_patience,
