@@ -15,6 +15,7 @@ from engine.specs import (
     Bidirectional,
     CsvSeries,
     Experiment,
+    ForecastSpec,
     LayerSpec,
     ModelSpec,
     SeriesSpec,
@@ -137,7 +138,7 @@ def experiment_from_dict(data: Any, source: str | None = None) -> Experiment:
     problems: list[FieldProblem] = []
     if not isinstance(data, dict):
         raise ConfigError([FieldProblem("(top)", data, "a table")], source)
-    sections = {"name", "description", "series", "window", "model", "train", "sweep"}
+    sections = {"name", "description", "series", "window", "model", "train", "sweep", "forecast"}
     for key in data:
         if key not in sections:
             allowed = ", ".join(sorted(sections))
@@ -161,7 +162,13 @@ def experiment_from_dict(data: Any, source: str | None = None) -> Experiment:
         read = _read_fields(series_cls, series, "series", problems, skip=("source",))
         kwargs["series"] = series_cls(**read)
 
-    for key, cls in (("window", WindowSpec), ("train", TrainSpec), ("sweep", SweepSpec)):
+    sections_of: tuple[tuple[str, type], ...] = (
+        ("window", WindowSpec),
+        ("train", TrainSpec),
+        ("sweep", SweepSpec),
+        ("forecast", ForecastSpec),
+    )
+    for key, cls in sections_of:
         if key in data:
             kwargs[key] = cls(**_read_fields(cls, data[key], key, problems))
 

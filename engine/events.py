@@ -59,6 +59,45 @@ class SweepPoint:
 
 
 @dataclass(frozen=True)
+class FutureForecast:
+    """A forecast of the steps after the last point of the series, from a trained model.
+
+    ``time`` continues the series' time axis (its length, length + 1, ...). The interval band
+    (``lower``/``upper``, at ``level``) covers the first steps only where the holdout slice had
+    enough forecasts that far ahead to calibrate it, so it may be shorter than ``values``.
+    ``dates`` are ISO dates continuing a regular date column, else empty.
+    """
+
+    time: tuple[float, ...]
+    values: tuple[float, ...]
+    lower: tuple[float, ...] = ()
+    upper: tuple[float, ...] = ()
+    level: float | None = None
+    dates: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # e.g. "steps 2 to 30 are recursive: the model forecasts 1"
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """A rolling-origin backtest of the validation period: the same origins for every step.
+
+    From every origin whose next ``horizon`` values lie in the validation period, the model
+    forecasts ``horizon`` steps (no refitting); ``model[h - 1]`` is the MAE ``h`` steps ahead,
+    beside the naive forecast (last value repeated) and the seasonal naive one (empty without a
+    period), and ``coverage[h - 1]`` the share of those points inside the interval (empty
+    without one).
+    """
+
+    horizon: int
+    origins: int
+    model: tuple[float, ...]
+    naive: tuple[float, ...]
+    seasonal: tuple[float, ...] = ()
+    coverage: tuple[float, ...] = ()
+    level: float | None = None
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run_id: str
     kind: RunKind
@@ -68,10 +107,17 @@ class RunFinished:
     # best_epoch (1-based, the epoch whose weights were kept), epochs_run
     metrics: dict[str, float] = field(default_factory=dict)
     suggestions: dict[str, float] = field(default_factory=dict)  # sweeps: minimum, steep, valley
-    forecast: tuple[float, ...] = ()  # the validation forecast (training runs)
+    forecast: tuple[float, ...] = ()  # the validation forecast, one step ahead (training runs)
     run_dir: str | None = None
     notes: tuple[str, ...] = ()  # which epoch was kept and why it stopped; worse than a baseline
     recommended: str | None = None  # sweeps: the name of the suggestion to train with
+    # training: the one-step interval band over the validation period (empty without one; the
+    # level and its coverage are metrics "interval_level" and "coverage"), the forecast past the
+    # end of the series and the backtest
+    lower: tuple[float, ...] = ()
+    upper: tuple[float, ...] = ()
+    future: FutureForecast | None = None
+    backtest: Backtest | None = None
 
 
 @dataclass(frozen=True)
@@ -104,13 +150,30 @@ EVENT_NAMES: dict[type, str] = {
 }
 
 
+# fields that hold a nested value, rebuilt by ``event_from_dict``
+_NESTED: dict[str, type] = {"future": FutureForecast, "backtest": Backtest}
+
+
+def _lists(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+def _tuples(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+
+
 def event_dict(event: Event) -> dict[str, Any]:
     """The event as a JSON-ready dict with an ``event`` field naming its type."""
-    data = asdict(event)
-    for key, value in data.items():
-        if isinstance(value, tuple):
-            data[key] = list(value)
+    data = _lists(asdict(event))
+    for key in _NESTED:
+        if isinstance(data.get(key), dict):
+            data[key] = _lists(data[key])
     return {"event": EVENT_NAMES[type(event)], **data}
+
+
+def future_from_dict(data: dict[str, Any]) -> FutureForecast:
+    """Inverse of ``asdict`` for a ``FutureForecast`` read from JSON (lists become tuples)."""
+    return FutureForecast(**_tuples(data))
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
@@ -118,7 +181,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     by_name = {name: cls for cls, name in EVENT_NAMES.items()}
     payload = dict(data)
     cls = by_name[payload.pop("event")]
-    for key, value in payload.items():
-        if isinstance(value, list):
-            payload[key] = tuple(value)
+    payload = _tuples(payload)
+    for key, nested in _NESTED.items():
+        if isinstance(payload.get(key), dict):
+            payload[key] = nested(**_tuples(payload[key]))
     return cls(**payload)

@@ -5,11 +5,16 @@ and tui/backend.py); it imports no TensorFlow and no numpy, because the app impo
 first frame::
 
     in   {"cmd": "train" | "sweep", "experiment": "<TOML text>", "runs": "<dir>" | null}
+         {"cmd": "forecast", "run": "<run folder>", "steps": N}
+                             forecasts N steps past the end of a saved run's series, queued
+                             with the runs; answered by forecast_ready or forecast_failed
          {"cmd": "stop"}     stops the current run and any queued before this line
          {"cmd": "quit"}     stops, then exits once the current run is saved; end of input = quit
     out  {"event": "ready", "seconds": S}          once TensorFlow has loaded
          {"event": "load_failed", "message": M}    TensorFlow could not load; the process exits 1
          {"event": "worker_error", "message": M}   a line that is not a command
+         {"event": "forecast_ready", "run": R, "steps": N, "future": {...}}
+         {"event": "forecast_failed", "run": R, "steps": N, "message": M}
          engine.events.event_dict(event)           every event of every run, in order
 
 Each run command ends with exactly one run_finished, run_stopped or run_failed line.
@@ -22,10 +27,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal, get_args
 
-from engine.events import Event, RunKind, event_dict, event_from_dict
+from engine.events import (
+    Event,
+    FutureForecast,
+    RunKind,
+    event_dict,
+    event_from_dict,
+    future_from_dict,
+)
 
 RUN_KINDS: tuple[RunKind, ...] = get_args(RunKind)
 
@@ -43,6 +55,15 @@ class RunCommand:
 
 
 @dataclass(frozen=True)
+class ForecastCommand:
+    """Forecast ``steps`` past the end of the series of the saved run in folder ``run``."""
+
+    run: str
+    steps: int
+    cmd: ClassVar[Literal["forecast"]] = "forecast"
+
+
+@dataclass(frozen=True)
 class StopCommand:
     """Stop the current run and every run queued before this command."""
 
@@ -56,7 +77,7 @@ class QuitCommand:
     cmd: ClassVar[Literal["quit"]] = "quit"
 
 
-Command = RunCommand | StopCommand | QuitCommand
+Command = RunCommand | ForecastCommand | StopCommand | QuitCommand
 
 
 class BadCommand(ValueError):
@@ -71,6 +92,8 @@ def encode_command(command: Command) -> str:
             "experiment": command.experiment,
             "runs": command.runs,
         }
+    elif isinstance(command, ForecastCommand):
+        data = {"cmd": command.cmd, "run": command.run, "steps": command.steps}
     else:
         data = {"cmd": command.cmd}
     return json.dumps(data) + "\n"
@@ -87,6 +110,15 @@ def decode_command(line: str) -> Command:
         # A missing experiment fails the run (as bad TOML would), rather than the line.
         runs = data.get("runs")
         return RunCommand(name, str(data.get("experiment", "")), str(runs) if runs else None)
+    if name == ForecastCommand.cmd:
+        steps = data.get("steps")
+        if (
+            not isinstance(steps, int)
+            or isinstance(steps, bool)
+            or not isinstance(data.get("run"), str)
+        ):
+            raise BadCommand(f"a forecast needs a run folder and a whole number of steps: {line}")
+        return ForecastCommand(data["run"], steps)
     if name == StopCommand.cmd:
         return StopCommand()
     if name == QuitCommand.cmd:
@@ -121,7 +153,27 @@ class WorkerError:
     event: ClassVar[Literal["worker_error"]] = "worker_error"
 
 
-WorkerMessage = Ready | LoadFailed | WorkerError | Event
+@dataclass(frozen=True)
+class ForecastReady:
+    """The answer to a ForecastCommand: the forecast past the end of the run's series."""
+
+    run: str
+    steps: int
+    future: FutureForecast
+    event: ClassVar[Literal["forecast_ready"]] = "forecast_ready"
+
+
+@dataclass(frozen=True)
+class ForecastFailed:
+    """A ForecastCommand that could not be answered (no such run, no model, ...), and why."""
+
+    run: str
+    steps: int
+    message: str
+    event: ClassVar[Literal["forecast_failed"]] = "forecast_failed"
+
+
+WorkerMessage = Ready | LoadFailed | WorkerError | ForecastReady | ForecastFailed | Event
 
 
 def encode_message(message: WorkerMessage) -> str:
@@ -130,6 +182,23 @@ def encode_message(message: WorkerMessage) -> str:
         data: dict[str, Any] = {"event": message.event, "seconds": message.seconds}
     elif isinstance(message, LoadFailed | WorkerError):
         data = {"event": message.event, "message": message.message}
+    elif isinstance(message, ForecastReady):
+        future = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in asdict(message.future).items()
+        }
+        data = {
+            "event": message.event,
+            "run": message.run,
+            "steps": message.steps,
+            "future": future,
+        }
+    elif isinstance(message, ForecastFailed):
+        data = {
+            "event": message.event,
+            "run": message.run,
+            "steps": message.steps,
+            "message": message.message,
+        }
     else:
         data = event_dict(message)
     return json.dumps(data, allow_nan=True) + "\n"
@@ -156,6 +225,12 @@ def decode_message(line: str) -> WorkerMessage | None:
     if name == WorkerError.event:
         return WorkerError(str(data.get("message", "")))
     try:
+        if name == ForecastReady.event:
+            return ForecastReady(
+                str(data["run"]), int(data["steps"]), future_from_dict(data["future"])
+            )
+        if name == ForecastFailed.event:
+            return ForecastFailed(str(data["run"]), int(data["steps"]), str(data["message"]))
         return event_from_dict(data)
     except (KeyError, TypeError, ValueError):
         return None

@@ -1,8 +1,10 @@
 """Saved runs: one folder per run, whole files written atomically, history appended every epoch.
 
 A run folder holds ``experiment.toml``, ``status.json``, ``history.csv`` (training) or ``sweep.csv``
-(learning-rate sweeps), ``metrics.json`` (with the run's notes), ``forecast.csv``, ``model.keras``
-and ``scaler.json`` (the normalisation the model was trained with, engine.scaling). A run whose
+(learning-rate sweeps), ``metrics.json`` (with the run's notes and its backtest), ``forecast.csv``
+(the validation forecast with its interval band and dates), ``future.csv`` (the forecast past the
+end of the series), ``model.keras`` and ``scaler.json`` (the normalisation the model was trained
+with, engine.scaling). A run whose
 process died (kill -9, power loss) still says "running" in its status file; listing finds its
 process gone and reports it as interrupted, with the history it had flushed.
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from engine.errors import SeqlabError
-from engine.events import RunKind
+from engine.events import Backtest, FutureForecast, RunKind
 from engine.specs import Experiment
 
 # numpy loads when a forecast is read: the app imports this module before its first frame
@@ -45,6 +47,19 @@ HISTORY_FIELDS = (
     "val_mae",
 )
 SWEEP_FIELDS = ("epoch", "learning_rate", "loss", "seconds")
+
+
+@dataclass(frozen=True)
+class SavedForecast:
+    """A run's ``forecast.csv``: the validation forecast, one step ahead, with its band (None
+    without one) and the points' dates (empty without a date column)."""
+
+    time: np.ndarray
+    actual: np.ndarray
+    forecast: np.ndarray
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    dates: tuple[str, ...] = ()
 
 
 def default_root() -> Path:
@@ -175,14 +190,31 @@ class RunHandle:
         """``scaler.json``: what turns the model's outputs back into the series' units."""
         atomic_write(self.path / "scaler.json", json.dumps(scaler, indent=2))
 
-    def write_forecast(self, time_: np.ndarray, actual: np.ndarray, forecast: np.ndarray) -> None:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(("time", "actual", "forecast"))
-        for t, a, f in zip(time_, actual, forecast, strict=True):
+    def write_forecast(
+        self,
+        time_: np.ndarray,
+        actual: np.ndarray,
+        forecast: np.ndarray,
+        lower: np.ndarray | None = None,
+        upper: np.ndarray | None = None,
+        dates: tuple[str, ...] = (),
+    ) -> None:
+        """``forecast.csv``: time, [date,] actual, forecast[, lower, upper] per validation point."""
+        header = ["time", *(["date"] if dates else []), "actual", "forecast"]
+        band = lower is not None and upper is not None
+        header += ["lower", "upper"] if band else []
+        rows = []
+        for i, (t, a, f) in enumerate(zip(time_, actual, forecast, strict=True)):
             # time at full precision (``g`` would print 1.23457e+06); values as float32 holds them
-            writer.writerow((repr(float(t)), f"{float(a):.7g}", f"{float(f):.7g}"))
-        atomic_write(self.path / "forecast.csv", out.getvalue())
+            row = [repr(float(t)), *([dates[i]] if dates else []), _g(a), _g(f)]
+            if band:
+                row += [_g(lower[i]), _g(upper[i])]  # type: ignore[index]
+            rows.append(row)
+        atomic_write(self.path / "forecast.csv", _csv_text(header, rows))
+
+    def write_future(self, future: FutureForecast) -> None:
+        """``future.csv``: step, time, [date,] forecast, lower, upper (empty past the band)."""
+        atomic_write(self.path / "future.csv", future_csv(future))
 
     def finish(self, status: RunStatus, reason: str | None = None) -> None:
         """Closes the history and records the final status (finished, stopped or failed)."""
@@ -193,6 +225,35 @@ class RunHandle:
         self._status.update(status=status, reason=reason)
         self._status["ended"] = datetime.now().isoformat(timespec="seconds")
         self._write_status()
+
+
+def _g(value: Any) -> str:
+    return f"{float(value):.7g}"
+
+
+def _csv_text(header: list[str], rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def future_csv(future: FutureForecast) -> str:
+    """The forecast past the end of the data as CSV (``future.csv``, ``seqlab forecast --csv``):
+    step (1-based), time, date (with a regular date column), forecast, lower and upper (empty
+    for the steps the interval does not reach, or without one)."""
+    header = ["step", "time", *(["date"] if future.dates else []), "forecast"]
+    band = future.level is not None
+    header += ["lower", "upper"] if band else []
+    rows = []
+    for i, (t, v) in enumerate(zip(future.time, future.values, strict=True)):
+        row = [str(i + 1), repr(float(t)), *([future.dates[i]] if future.dates else []), _g(v)]
+        if band:
+            inside = i < len(future.lower)
+            row += [_g(future.lower[i]), _g(future.upper[i])] if inside else ["", ""]
+        rows.append(row)
+    return _csv_text(header, rows)
 
 
 class RunStore:
@@ -315,14 +376,64 @@ class RunStore:
                 points.append((lr, loss))
         return points
 
-    def forecast(self, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def forecast(self, path: Path) -> SavedForecast | None:
+        """The run's ``forecast.csv``; None when it has none or it cannot be read."""
         rows = self._rows(Path(path) / "forecast.csv")
         if not rows:
             return None
         import numpy as np
 
-        cols = [np.array([float(r[k]) for r in rows]) for k in ("time", "actual", "forecast")]
-        return cols[0], cols[1], cols[2]
+        def column(key: str) -> np.ndarray | None:
+            if key not in rows[0]:
+                return None
+            return np.array([_num(r.get(key)) for r in rows], dtype="float64")
+
+        time_, actual, forecast = column("time"), column("actual"), column("forecast")
+        if time_ is None or actual is None or forecast is None:
+            return None
+        dates = tuple(r.get("date") or "" for r in rows) if "date" in rows[0] else ()
+        return SavedForecast(time_, actual, forecast, column("lower"), column("upper"), dates)
+
+    def future(self, path: Path) -> FutureForecast | None:
+        """The run's ``future.csv`` (the forecast past the end of the data), or None."""
+        rows = self._rows(Path(path) / "future.csv")
+        if not rows or "forecast" not in rows[0]:
+            return None
+        metrics = self.metrics(path)
+        level = metrics.get("interval_level") if "lower" in rows[0] else None
+        lower = [_num(r.get("lower")) for r in rows]
+        upper = [_num(r.get("upper")) for r in rows]
+        band = 0
+        while band < len(rows) and lower[band] is not None and upper[band] is not None:
+            band += 1
+        notes = metrics.get("future_notes", [])
+        return FutureForecast(
+            time=tuple(_num(r.get("time")) or 0.0 for r in rows),
+            values=tuple(_num(r.get("forecast")) or float("nan") for r in rows),
+            lower=tuple(float(v) for v in lower[:band] if v is not None),
+            upper=tuple(float(v) for v in upper[:band] if v is not None),
+            level=float(level) if isinstance(level, (int, float)) else None,
+            dates=tuple(r.get("date") or "" for r in rows) if "date" in rows[0] else (),
+            notes=tuple(str(n) for n in notes) if isinstance(notes, list) else (),
+        )
+
+    def backtest(self, path: Path) -> Backtest | None:
+        """The run's rolling-origin backtest (saved in ``metrics.json``), or None."""
+        data = self.metrics(path).get("backtest")
+        if not isinstance(data, dict):
+            return None
+        try:
+            return Backtest(
+                horizon=int(data["horizon"]),
+                origins=int(data["origins"]),
+                model=tuple(float(v) for v in data["model"]),
+                naive=tuple(float(v) for v in data["naive"]),
+                seasonal=tuple(float(v) for v in data.get("seasonal", ())),
+                coverage=tuple(float(v) for v in data.get("coverage", ())),
+                level=None if data.get("level") is None else float(data["level"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def metrics(self, path: Path) -> dict[str, Any]:
         try:

@@ -21,6 +21,8 @@ from engine.specs import (
     Dense,
     Dropout,
     ExpandDims,
+    Experiment,
+    ForecastSpec,
     LayerSpec,
     ModelSpec,
     Recurrent,
@@ -37,7 +39,9 @@ Shape = tuple[int | None, ...]
 SEQ2VEC = "sequence-to-vector"
 SEQ2SEQ = "sequence-to-sequence"
 
-FixAction = Literal["set_return_sequences", "insert_expand_dims", "remove_layer", "append_dense"]
+FixAction = Literal[
+    "set_return_sequences", "insert_expand_dims", "remove_layer", "append_dense", "set_dense_units"
+]
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Fix:
     action: FixAction
     index: int
     description: str
+    units: int = 1  # append_dense and set_dense_units: the Dense layer's units
 
 
 @dataclass(frozen=True)
@@ -116,16 +121,30 @@ def _conv_steps(steps: int | None, layer: Conv1D) -> int | None:
     return -(-steps // layer.strides)
 
 
+def forecast_outputs(spec: ForecastSpec) -> int:
+    """Values per prediction a forecast needs: the horizon for a direct model, else one."""
+    return spec.horizon if spec.strategy == "direct" else 1
+
+
+def infer_experiment(exp: Experiment, batch: int | None = None) -> ShapeReport:
+    """``infer`` for an experiment's model on its windows and forecast horizon."""
+    b = exp.window.batch_size if batch is None else batch
+    return infer(exp.model, b, exp.window.window, outputs=forecast_outputs(exp.forecast))
+
+
 def infer(
     model: ModelSpec,
     batch: int | None = None,
     steps: int | None = None,
     features: int | None = None,
+    outputs: int = 1,
 ) -> ShapeReport:
     """Infers every layer's output shape and parameter count.
 
     The input is ``(batch, steps)`` windows of values, or ``(batch, steps, features)`` when
-    ``features`` is given (as in the lecture's example of a (4, 30, 1) input).
+    ``features`` is given (as in the lecture's example of a (4, 30, 1) input). ``outputs`` is
+    the number of values each prediction must end with: 1, or a direct forecast's horizon, which
+    only a sequence-to-vector model can give (engine.specs.ForecastSpec).
     """
     problems: list[Problem] = []
     input_shape: Shape = (batch, steps) if features is None else (batch, steps, features)
@@ -165,13 +184,15 @@ def infer(
             mode = SEQ2VEC
         elif len(shape) == 3:
             mode = SEQ2SEQ
-        if shape[-1] is not None and shape[-1] != 1 and not problems:
+        if shape[-1] is not None and shape[-1] != outputs and not problems:
+            problems.append(_outputs_problem(model, shape[-1], outputs))
+        if mode == SEQ2SEQ and outputs > 1 and not problems:
             problems.append(
                 Problem(
-                    f"The model ends with {shape[-1]} values per prediction, but a forecast is one "
-                    "value.",
-                    len(model.layers),
-                    Fix("append_dense", len(model.layers), "add Dense 1 at the end"),
+                    f"A direct forecast of {outputs} steps needs one vector per window (sequence "
+                    "to vector), but the model returns a sequence. Turn return_sequences off in "
+                    "the last recurrent layer, or use forecast.strategy = 'recursive'.",
+                    None,
                 )
             )
         if mode == SEQ2SEQ and None not in (steps, shape[1]) and shape[1] != steps:
@@ -188,6 +209,21 @@ def infer(
     total = sum(p for p in counts if p is not None) if None not in counts else None
     return ShapeReport(
         tuple(rows), tuple(problems), input_shape, shape, total, mode if not problems else None
+    )
+
+
+def _outputs_problem(model: ModelSpec, found: int, outputs: int) -> Problem:
+    """The model ends with ``found`` values per prediction where ``outputs`` are needed; the fix
+    sets the last Dense layer's units when it is the last layer, else appends one."""
+    need = "a forecast is one value" if outputs == 1 else f"a direct forecast needs {outputs}"
+    message = f"The model ends with {found} values per prediction, but {need}."
+    last = len(model.layers) - 1
+    if outputs > 1 and isinstance(model.layers[last], Dense):
+        fix = Fix("set_dense_units", last, f"set layer {last + 1} to Dense {outputs}", outputs)
+        return Problem(message, last, fix)
+    end = len(model.layers)
+    return Problem(
+        message, end, Fix("append_dense", end, f"add Dense {outputs} at the end", outputs)
     )
 
 
@@ -331,16 +367,23 @@ def apply_fix(model: ModelSpec, fix: Fix) -> ModelSpec:
     elif fix.action == "remove_layer":
         del layers[fix.index]
     elif fix.action == "append_dense":
-        layers.append(Dense(units=1))
+        layers.append(Dense(units=fix.units))
+    elif fix.action == "set_dense_units":
+        layer = layers[fix.index]
+        if not isinstance(layer, Dense):
+            raise ValueError(f"layer {fix.index + 1} is not a Dense layer")
+        layers[fix.index] = dataclasses.replace(layer, units=fix.units)
     else:
         raise ValueError(f"unknown fix {fix.action!r}")
     return ModelSpec(tuple(layers))
 
 
-def apply_fixes(model: ModelSpec, batch: int | None = None, steps: int | None = None) -> ModelSpec:
+def apply_fixes(
+    model: ModelSpec, batch: int | None = None, steps: int | None = None, outputs: int = 1
+) -> ModelSpec:
     """Applies fixes one at a time (re-inferring after each) until none is left to apply."""
     for _ in range(4 * len(model.layers) + 4):
-        fixes = [p.fix for p in infer(model, batch, steps).problems if p.fix]
+        fixes = [p.fix for p in infer(model, batch, steps, outputs=outputs).problems if p.fix]
         if not fixes:
             break
         model = apply_fix(model, fixes[0])

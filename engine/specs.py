@@ -23,6 +23,7 @@ LOSSES = ("huber", "mse", "mae")
 NORMALISATIONS = ("none", "standard", "minmax", "last")
 SCHEDULES = ("constant", "plateau", "cosine")
 SWEEP_MODES = ("epoch", "batch")
+STRATEGIES = ("recursive", "direct")
 
 SpecT = TypeVar("SpecT")
 
@@ -420,6 +421,26 @@ class SweepSpec:
 
 
 @dataclass(frozen=True)
+class ForecastSpec:
+    """How far the model forecasts and how its uncertainty is shown (course: horizon 1).
+
+    ``horizon`` H is the steps ahead one forecast covers; ``strategy`` "recursive" feeds a
+    one-step model its own predictions H times, "direct" trains a last Dense of H units on the
+    next H values. ``level`` is the nominal coverage of the conformal interval (from holdout
+    residuals); ``future`` the steps forecast past the end of the series when a run finishes.
+    """
+
+    horizon: int = spec_field(1, lo=1, hi=1000, help="steps ahead per forecast (backtest, direct)")
+    strategy: str = spec_field(
+        "recursive",
+        choices=STRATEGIES,
+        help="recursive: one-step model fed its own forecasts; direct: a Dense of horizon units",
+    )
+    level: float = spec_field(0.8, lo=0.5, hi=0.99, help="interval coverage, from the holdout")
+    future: int = spec_field(30, lo=1, hi=10_000, help="steps forecast past the end of the data")
+
+
+@dataclass(frozen=True)
 class Experiment:
     """Everything needed to reproduce a run; round-trips through TOML (engine.config)."""
 
@@ -430,3 +451,4 @@ class Experiment:
     model: ModelSpec = field(default_factory=ModelSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
     sweep: SweepSpec = field(default_factory=SweepSpec)
+    forecast: ForecastSpec = field(default_factory=ForecastSpec)

@@ -77,7 +77,7 @@ from engine.metrics import metrics
 from engine.runstore import RunHandle, RunStatus, RunStore
 from engine.scaling import Scaler, fit_scaler
 from engine.series import Series, load_series
-from engine.shapes import SEQ2SEQ, infer
+from engine.shapes import SEQ2SEQ, infer_experiment
 from engine.specs import Experiment, TrainSpec, check
 from engine.stop import StopRequest
 from engine.sweep import EXPLODED, RECOMMENDED, smoothed, suggest, sweep_rate, sweep_start
@@ -524,7 +524,7 @@ def _check_and_open(
     problems = check(exp)
     if problems:
         return ledger.fail("; ".join(map(str, problems)))
-    report = infer(exp.model, batch=exp.window.batch_size, steps=exp.window.window)
+    report = infer_experiment(exp)
     if report.problems:
         return ledger.fail("the model cannot be built: " + " ".join(map(str, report.problems)))
     data = _cut_windows(exp, seq2seq=report.mode == SEQ2SEQ)

@@ -168,6 +168,9 @@ class ScriptedBackend(Backend):
                 self._done = event.epoch
             post(self._app, RunEvent(self._token, event))
 
+    def forecast(self, run_dir: str, steps: int) -> None:
+        self.commands.append(("forecast", run_dir, steps))
+
     def stop(self) -> None:
         self.commands.append(("stop",))
         if self.pending and self._app is not None:

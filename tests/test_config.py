@@ -191,7 +191,7 @@ def test_range_messages_read_well():
 @pytest.mark.parametrize(
     ("toml", "path", "allowed_start"),
     [
-        ("colour = 1", "colour", "unknown key; allowed: description, model, name"),
+        ("colour = 1", "colour", "unknown key; allowed: description, forecast, model, name"),
         ("[series]\nlenght = 10", "series.lenght", "unknown key; allowed: amplitude, baseline"),
         ('[series]\nsource = "csv"\npath = "a.csv"\nsheet = 1', "series.sheet", "unknown key"),
         ("[window]\nsize = 3", "window.size", "unknown key; allowed: batch_size, shuffle_buffer"),

@@ -585,9 +585,9 @@ class SeqlabApp(App[None]):
             self.notify("A run is live: stop it first (ctrl+x).", severity="warning")
             return
         exp = self._experiment
-        from engine.shapes import infer
+        from engine.shapes import infer_experiment
 
-        report = infer(exp.model, exp.window.batch_size, exp.window.window)
+        report = infer_experiment(exp)
         if not report.ok:
             problem = report.problems[0]
             hint = " Press ctrl+f to apply the fix." if problem.fix else ""

@@ -28,9 +28,12 @@ from textual.app import App
 from textual.message import Message
 
 import engine
-from engine.events import Event, RunFailed, RunFinished, RunKind, RunStopped
+from engine.events import Event, FutureForecast, RunFailed, RunFinished, RunKind, RunStopped
 from engine.protocol import (
     Command,
+    ForecastCommand,
+    ForecastFailed,
+    ForecastReady,
     LoadFailed,
     QuitCommand,
     Ready,
@@ -70,6 +73,20 @@ class RunEvent(Message):
         self.event = event
 
 
+class ForecastResult(Message):
+    """The answer to ``Backend.forecast``: the forecast past the end of a saved run's series, or
+    why there is none (``message``)."""
+
+    def __init__(
+        self, run_dir: str, steps: int, future: FutureForecast | None, message: str = ""
+    ) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.steps = steps
+        self.future = future
+        self.message = message
+
+
 class Backend(ABC):
     """Starts the engine, runs experiments, stops them; reports only through messages."""
 
@@ -82,6 +99,11 @@ class Backend(ABC):
     @abstractmethod
     def run(self, kind: RunKind, experiment: Experiment, runs_dir: str | None, token: int) -> None:
         """Starts a "train" or "sweep" run; its events arrive as RunEvent(token, ...)."""
+
+    @abstractmethod
+    def forecast(self, run_dir: str, steps: int) -> None:
+        """Asks for ``steps`` forecast past the end of the saved run's series; the answer
+        arrives as a ForecastResult (after any run queued before it)."""
 
     @abstractmethod
     def stop(self) -> None:
@@ -167,6 +189,10 @@ class ProcessBackend(Backend):
                 post(app, EngineState("failed", detail=message.message))
             elif isinstance(message, WorkerError):
                 post(app, EngineState("error", detail=message.message))
+            elif isinstance(message, ForecastReady):
+                post(app, ForecastResult(message.run, message.steps, message.future))
+            elif isinstance(message, ForecastFailed):
+                post(app, ForecastResult(message.run, message.steps, None, message.message))
             else:  # an event of the oldest run not yet ended
                 with self._lock:
                     token = self._tokens[0][0] if self._tokens else None
@@ -210,6 +236,14 @@ class ProcessBackend(Backend):
             assert self._app is not None
             message = "could not reach the training process; see the log (F2)"
             post(self._app, RunEvent(token, RunFailed(run_id="", kind=kind, message=message)))
+
+    def forecast(self, run_dir: str, steps: int) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            self._spawn()
+        if not self._send(ForecastCommand(run_dir, steps)):
+            assert self._app is not None
+            message = "could not reach the training process; see the log (F2)"
+            post(self._app, ForecastResult(run_dir, steps, None, message))
 
     def stop(self) -> None:
         self._send(StopCommand())

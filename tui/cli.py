@@ -30,7 +30,7 @@ from engine.lint import Lint, lint
 from engine.presets import PRESETS, as_edited, resolve
 from engine.runstore import RunStore
 from engine.series import load_series, period_of
-from engine.shapes import fmt_shape, infer
+from engine.shapes import fmt_shape, infer_experiment
 from engine.specs import OPTIMIZERS, Experiment, check_value
 from engine.stop import StopRequest
 from tui.cli_output import (
@@ -100,7 +100,7 @@ def _lints(exp: Experiment) -> list[Lint]:
 def cmd_summary(args: argparse.Namespace) -> int:
     exp = resolve(args.experiment)
     batch = args.batch if args.batch is not None else exp.window.batch_size
-    report = infer(exp.model, batch=batch, steps=exp.window.window)
+    report = infer_experiment(exp, batch)
     lints = _lints(exp)
     if args.json:
         out = {
@@ -494,7 +494,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print_chart(loss_figure(history))
     forecast = store.forecast(info.path)
     if forecast is not None:
-        print_chart(forecast_figure(*forecast, m))
+        print_chart(forecast_figure(forecast.time, forecast.actual, forecast.forecast, m))
     return 0
 
 

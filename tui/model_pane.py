@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 from engine import stack_edits
 from engine.errors import EditError
 from engine.presets import PRESETS
-from engine.shapes import ShapeReport, fmt_shape, infer
+from engine.shapes import ShapeReport, fmt_shape, infer_experiment
 from engine.specs import (
     LAYER_KINDS,
     LAYER_TITLES,
@@ -199,7 +199,7 @@ class ModelPane(Pane):
         layers = experiment.model.layers
         self.selected = max(0, min(self.selected, len(layers) - 1))
         exp = experiment
-        self.report = infer(exp.model, exp.window.batch_size, exp.window.window)
+        self.report = infer_experiment(exp)
         self._show_list()
         self._show_shapes()
         self._show_editor()

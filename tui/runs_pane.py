@@ -165,7 +165,7 @@ class RunsPane(Pane):
             if data is None:
                 forecast_chart.show(forecast_figure(None, None, None, metrics))
             else:
-                forecast_chart.show(forecast_figure(data[0], data[1], data[2], metrics))
+                forecast_chart.show(forecast_figure(data.time, data.actual, data.forecast, metrics))
             if info.val_mae is not None:
                 text += f" · validation {ladder_text(metrics, 3)}"
                 if info.best_epoch is not None and info.best_epoch != info.epochs:
