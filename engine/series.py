@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.dates import DateAxis, date_axis
 from engine.errors import DataError
 from engine.specs import CsvSeries, SeriesSpec, SyntheticSeries
 
@@ -20,13 +21,18 @@ _SPLIT_TIME = "series.split_time"
 
 @dataclass(frozen=True, eq=False)
 class Series:
-    """Values (float32) with their time axis, optional date labels and the split point."""
+    """Values (float32) with their time axis, optional date labels and the split point.
+
+    ``time`` is always the index 0..n-1; ``dates`` (from a CSV's date column) says what each
+    index is, and what comes after the last, for axes and forecasts.
+    """
 
     values: np.ndarray
     time: np.ndarray
     split_time: int
     name: str = "series"
     labels: tuple[str, ...] | None = None
+    dates: DateAxis | None = None
 
     @property
     def train(self) -> np.ndarray:
@@ -156,7 +162,15 @@ def load_series(spec: SeriesSpec, window: int | None = None) -> Series:
         name = Path(spec.path).name
     check_split(len(values), spec.split_time, window, name)
     time = np.arange(len(values), dtype="float32")
-    return Series(values=values, time=time, split_time=spec.split_time, name=name, labels=labels)
+    dates = date_axis(labels) if labels is not None else None
+    return Series(
+        values=values,
+        time=time,
+        split_time=spec.split_time,
+        name=name,
+        labels=labels,
+        dates=dates,
+    )
 
 
 def check_split(length: int, split_time: int, window: int | None, name: str = "series") -> None:

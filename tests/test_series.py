@@ -103,6 +103,29 @@ def test_csv_by_header_name_keeps_dates(write_csv):
     assert series.train.tolist() == [1.5, 2.5] and series.valid.tolist() == [-3.0]
 
 
+def test_csv_date_column_gives_dates(write_csv):
+    series = load_series(csv_spec(write_csv(GOOD), column="Value", date_column="Date"))
+    assert series.dates is not None
+    assert series.dates.labels == series.labels
+    assert series.dates.frequency is not None
+    assert series.dates.frequency.describe() == "monthly (month ends)"
+    assert series.dates.future(2) == ("2000-04-30", "2000-05-31")
+    assert series.time.tolist() == [0, 1, 2]  # the index stays the time axis
+
+
+def test_csv_date_column_that_is_not_dates_keeps_labels(write_csv):
+    path = write_csv("t,v\nmon,1\ntue,2\nwed,3\n")
+    series = load_series(csv_spec(path, column="v", date_column="t"))
+    assert series.labels == ("mon", "tue", "wed")
+    assert series.dates is not None and series.dates.dates is None
+    assert series.dates.note == "date column kept as labels: row 1 holds 'mon', not a date"
+
+
+def test_no_date_column_no_dates(write_csv, course_series):
+    assert load_series(csv_spec(write_csv(GOOD), column="Value")).dates is None
+    assert course_series.dates is None
+
+
 def test_csv_by_index_with_header(write_csv):
     path = write_csv(GOOD)
     values, labels = read_csv(csv_spec(path, column="2", date_column="1"))
