@@ -52,6 +52,27 @@ def seasonal_naive_forecast(series: Series, period: int) -> np.ndarray:
     return v[split - period : len(v) - period]
 
 
+def naive_paths(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """(n, horizon): from each origin, the last value before it repeated ``horizon`` times."""
+    v = np.asarray(values, dtype="float64")
+    last = v[np.asarray(origins, dtype="int64") - 1]
+    return np.repeat(last[:, None], horizon, axis=1)
+
+
+def seasonal_naive_paths(
+    values: np.ndarray, origins: np.ndarray, horizon: int, period: int
+) -> np.ndarray:
+    """(n, horizon): step h from origin o is the value of the last season before o at the same
+    phase, ``v[o + h - 1 - period * ceil(h / period)]``, so nothing at or after o is used."""
+    v = np.asarray(values, dtype="float64")
+    h = np.arange(1, horizon + 1)
+    lag = period * np.ceil(h / period).astype("int64")
+    index = np.asarray(origins, dtype="int64")[:, None] + h[None, :] - 1 - lag[None, :]
+    if index.size and index.min() < 0:
+        raise ValueError(f"seasonal naive: period {period} reaches before the first value")
+    return v[index]
+
+
 def linear_ar_fit(series: Series, window: int) -> tuple[np.ndarray, float]:
     """Weights (oldest value first) and intercept of v[t] ~ w . v[t - window : t] + b.
 

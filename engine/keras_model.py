@@ -66,7 +66,9 @@ def _keras_layer(spec: Any, name: str, unroll: bool) -> Any:
     raise SeqlabError(f"cannot build layer of kind {getattr(spec, 'kind', spec)!r}")
 
 
-def build_model(model: ModelSpec, window: int | None = None, unroll: bool = False) -> Any:
+def build_model(
+    model: ModelSpec, window: int | None = None, unroll: bool = False, outputs: int = 1
+) -> Any:
     """Builds the (uncompiled) Keras model for windows of ``window`` steps (None: any length).
 
     ``unroll`` unrolls the SimpleRNN layers (Keras's ``unroll=True``; needs a known window): the
@@ -74,9 +76,10 @@ def build_model(model: ModelSpec, window: int | None = None, unroll: bool = Fals
     (engine.training.UNROLL_MAX_STEPS). LSTM and GRU are never unrolled: their unrolled steps take
     far too long to compile, and their epochs get slower (see README, Speed).
 
-    Refuses a stack the shape inference finds broken, with the same explanation the UI shows.
+    Refuses a stack the shape inference finds broken, with the same explanation the UI shows;
+    ``outputs`` is the values per prediction (a direct forecast's horizon, else 1).
     """
-    report = infer(model, steps=window)
+    report = infer(model, steps=window, outputs=outputs)
     if report.problems:
         raise SeqlabError("the model cannot be built: " + " ".join(map(str, report.problems)))
     import keras

@@ -62,9 +62,11 @@ import numpy as np
 from engine.baselines import ladder
 from engine.errors import DataError, SeqlabError
 from engine.events import (
+    Backtest,
     BatchProgress,
     EpochEnded,
     Event,
+    FutureForecast,
     RunFailed,
     RunFinished,
     RunKind,
@@ -77,11 +79,11 @@ from engine.metrics import metrics
 from engine.runstore import RunHandle, RunStatus, RunStore
 from engine.scaling import Scaler, fit_scaler
 from engine.series import Series, load_series
-from engine.shapes import SEQ2SEQ, infer_experiment
+from engine.shapes import SEQ2SEQ, forecast_outputs, infer_experiment
 from engine.specs import Experiment, TrainSpec, check
 from engine.stop import StopRequest
 from engine.sweep import EXPLODED, RECOMMENDED, smoothed, suggest, sweep_rate, sweep_start
-from engine.windows import holdout_points, seq2seq_windows, seq2vec_windows
+from engine.windows import direct_windows, holdout_points, seq2seq_windows, seq2vec_windows
 
 MAX_STEPS_PER_EXECUTION = 64
 # SimpleRNN layers are unrolled under XLA for windows up to this long: unrolled epochs run much
@@ -187,6 +189,7 @@ class _Data:
     y_val: np.ndarray
     steps: int
     hold_steps: int
+    fit_end: int  # where the holdout slice begins (the split when there is none)
 
     @property
     def has_holdout(self) -> bool:
@@ -198,39 +201,69 @@ def _cut_windows(exp: Experiment, seq2seq: bool) -> _Data:
 
     The training period ends with the holdout slice (``train.holdout`` points): the fitting
     windows lie wholly before it (inputs and targets), so none straddles the boundary; each
-    holdout window has its target in the slice, and its inputs look back into the fitting part,
-    exactly as each validation window looks back into the training period for its inputs. The
-    scaler is fitted on the fitting part alone (engine.scaling); with ``normalise = "last"``
+    holdout window has its target(s) in the slice, and its inputs look back into the fitting
+    part, exactly as each validation window looks back into the training period for its inputs.
+    The scaler is fitted on the fitting part alone (engine.scaling); with ``normalise = "last"``
     every window is then made relative to its own last input (``Scaler.relative``).
     Sequence-to-sequence models learn the window shifted by one step (the course's week 4
-    labels); their holdout and validation losses cover every step of each window, as Keras's
-    own would.
+    labels); a direct model the next ``forecast.horizon`` values. Holdout and validation losses
+    cover every step of each target, as Keras's own would.
     """
     w, batch = exp.window.window, exp.window.batch_size
     series = load_series(exp.series, w)
     split = series.split_time
     held = holdout_points(exp.train.holdout, split)
     fit_end = split - held
-    if held and fit_end <= w:
+    labels = forecast_outputs(exp.forecast)
+    if held and fit_end <= w + labels - 1:
         raise DataError(
             f"train.holdout = {exp.train.holdout:g} keeps the last {held} of the {split} "
             f"training points for the holdout slice, leaving {max(fit_end, 0)} to fit: at least "
-            f"window + 1 ({w + 1}) are needed; lower train.holdout",
+            f"window + {labels} ({w + labels}) are needed; lower train.holdout",
             field="train.holdout",
+        )
+    if labels > len(series) - split:
+        raise DataError(
+            f"forecast.horizon = {labels} is longer than the {len(series) - split}-point "
+            "validation period; lower forecast.horizon",
+            field="forecast.horizon",
+        )
+    if labels > 1 and held and held < labels:
+        raise DataError(
+            f"forecast.horizon = {labels}: a direct model's holdout windows need {labels} "
+            f"points after their inputs, but train.holdout keeps {held}; raise train.holdout "
+            "or lower forecast.horizon",
+            field="forecast.horizon",
         )
     scaler = fit_scaler(exp.train.normalise, series.values[:fit_end])
     values = scaler.transform(series.values).astype("float32")
-    cut = seq2seq_windows if seq2seq else seq2vec_windows
+
+    def cut(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if seq2seq:
+            return seq2seq_windows(part, w)
+        if labels > 1:
+            return direct_windows(part, w, labels)
+        return seq2vec_windows(part, w)
 
     def windows(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, y, _ = scaler.relative(*cut(part, w))
+        x, y, _ = scaler.relative(*cut(part))
         return x.astype("float32"), y.astype("float32")
 
     x, y = windows(values[:fit_end])
     x_hold, y_hold = windows(values[fit_end - w : split] if held else values[:0])
     x_val, y_val = windows(values[split - w :])
     return _Data(
-        series, scaler, x, y, x_hold, y_hold, x_val, y_val, -(-len(x) // batch), -(-held // batch)
+        series,
+        scaler,
+        x,
+        y,
+        x_hold,
+        y_hold,
+        x_val,
+        y_val,
+        -(-len(x) // batch),
+        -(-len(x_hold) // batch),
+        fit_end,
     )
 
 
@@ -317,11 +350,11 @@ def _compile(model: Any, exp: Experiment, learning_rate: Any, xla: bool, spe: in
     )
 
 
-def build_model(model_spec: Any, window: int, unroll: bool = False) -> Any:
+def build_model(model_spec: Any, window: int, unroll: bool = False, outputs: int = 1) -> Any:
     """engine.keras_model.build_model, looked up here so tests can substitute a model."""
     from engine import keras_model
 
-    return keras_model.build_model(model_spec, window, unroll=unroll)
+    return keras_model.build_model(model_spec, window, unroll=unroll, outputs=outputs)
 
 
 def _learning_rate(model: Any) -> float:
@@ -578,6 +611,10 @@ class _Results:
     forecast: tuple[float, ...] = ()
     notes: tuple[str, ...] = ()
     recommended: str | None = None
+    lower: tuple[float, ...] = ()
+    upper: tuple[float, ...] = ()
+    future: FutureForecast | None = None
+    backtest: Backtest | None = None
 
 
 class _Policy(abc.ABC):
@@ -773,27 +810,49 @@ class _TrainPolicy(_Policy):
         return best, "; ".join(parts)
 
     def results(self, model: Any, data: _Data, epochs: int, note: str | None) -> _Results:
-        from engine.forecast import validation_forecast
+        from engine.forecast import Forecaster, report, validation_forecast
 
-        series, window = data.series, self.exp.window.window
+        exp, series, window = self.exp, data.series, self.exp.window.window
         forecast = validation_forecast(model, series, window, data.scaler)
         found = metrics(series.valid, forecast, series.train)
         scores: dict[str, float] = {f"val_{k}": v for k, v in found.items()}
-        scores.update(ladder(series, window, self.exp.series.period))
+        scores.update(ladder(series, window, exp.series.period))
         best, kept = self.kept(epochs)
-        scores.update(best_epoch=best, epochs_run=epochs)
+        scores.update(best_epoch=best, epochs_run=epochs, horizon=exp.forecast.horizon)
         notes = [kept]
         for key, name in (("naive", "the naive forecast"), ("linear", "the linear autoregression")):
             theirs = scores.get(f"{key}_mae")
             if theirs is not None and scores["val_mae"] > theirs:
                 pair = _two_numbers(scores["val_mae"], theirs)
                 notes.append(f"worse than {name} (MAE {pair})")
+        fc = Forecaster(model, data.scaler)
+        shown = report(fc, series, exp.forecast, data.fit_end, exp.series.period, forecast)
+        if shown.coverage is not None:
+            scores.update(interval_level=shown.level, coverage=shown.coverage)
+        tested = shown.backtest
+        if tested is not None and tested.model[-1] > tested.naive[-1]:
+            pair = _two_numbers(tested.model[-1], tested.naive[-1])
+            notes.append(
+                f"{tested.horizon} steps ahead, worse than the naive forecast (MAE {pair})"
+            )
+        notes += shown.notes
+        dates = (
+            tuple(series.dates.iso(i) for i in range(series.split_time, len(series)))
+            if (series.dates is not None)
+            else ()
+        )
 
         def save(handle: RunHandle) -> None:
             _save_model(model, handle.model_path)
             handle.write_scaler(data.scaler.to_dict())
-            handle.write_forecast(series.time_valid, series.valid, forecast)
-            handle.write_metrics({**scores, "notes": notes})
+            handle.write_forecast(
+                series.time_valid, series.valid, forecast, shown.lower, shown.upper, dates
+            )
+            handle.write_future(shown.future)
+            extra: dict[str, Any] = {"future_notes": list(shown.future.notes)}
+            if tested is not None:
+                extra["backtest"] = dataclasses.asdict(tested)
+            handle.write_metrics({**scores, **extra, "notes": notes})
 
         return _Results(
             metrics=scores,
@@ -801,6 +860,10 @@ class _TrainPolicy(_Policy):
             log=f"finished: validation MAE {scores['val_mae']:.4f}; " + "; ".join(notes),
             forecast=tuple(float(v) for v in forecast),
             notes=tuple(notes),
+            lower=() if shown.lower is None else tuple(float(v) for v in shown.lower),
+            upper=() if shown.upper is None else tuple(float(v) for v in shown.upper),
+            future=shown.future,
+            backtest=tested,
         )
 
 
@@ -977,7 +1040,12 @@ class _Run:
         keras.backend.clear_session()
         keras.utils.set_random_seed(exp.train.seed)
         window = exp.window.window
-        model = build_model(exp.model, window, unroll=xla and window <= UNROLL_MAX_STEPS)
+        model = build_model(
+            exp.model,
+            window,
+            unroll=xla and window <= UNROLL_MAX_STEPS,
+            outputs=forecast_outputs(exp.forecast),
+        )
         _compile(model, exp, self.policy.rate(self.steps), xla, p.steps_per_execution)
         train_ds = _train_dataset(p.data, exp, p.running)
         validates = self.policy.validates(p.data)
@@ -1118,6 +1186,10 @@ class _Run:
             run_dir=self.ledger.run_dir,
             notes=results.notes,
             recommended=results.recommended,
+            lower=results.lower,
+            upper=results.upper,
+            future=results.future,
+            backtest=results.backtest,
         )
         self.ledger.emit(event)
         return event

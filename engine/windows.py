@@ -23,6 +23,27 @@ def seq2vec_windows(values: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
     return w[:, :-1].copy(), w[:, -1].copy()
 
 
+def direct_windows(values: np.ndarray, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features (n, window) and labels (n, horizon): each window and the ``horizon`` values after
+    it, for a direct multi-step model; horizon 1 gives ``seq2vec_windows``'s labels as a column."""
+    w = _windows(values, window + horizon)
+    return w[:, :window].copy(), w[:, window:].copy()
+
+
+def origin_windows(values: np.ndarray, origins: np.ndarray, window: int) -> np.ndarray:
+    """The ``window`` values before each origin (n, window): what a forecast made at that point
+    sees. Origins must be from ``window`` to ``len(values)``."""
+    values = np.asarray(values)
+    origins = np.asarray(origins, dtype="int64")
+    if len(origins) and (origins.min() < window or origins.max() > len(values)):
+        raise ValueError(
+            f"origins must be from window ({window}) to len(values) ({len(values)}), "
+            f"not {origins.min()} to {origins.max()}"
+        )
+    index = origins[:, None] - window + np.arange(window)[None, :]
+    return np.ascontiguousarray(values[index])
+
+
 def seq2seq_windows(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Features (n, window) and labels (n, window): labels are the window shifted on by one step."""
     w = _windows(values, window + 1)

@@ -16,6 +16,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from engine import config
@@ -24,6 +25,9 @@ from engine.events import Event, RunFailed, RunStopped
 from engine.process import end_process
 from engine.protocol import (
     BadCommand,
+    ForecastCommand,
+    ForecastFailed,
+    ForecastReady,
     LoadFailed,
     QuitCommand,
     Ready,
@@ -89,7 +93,8 @@ class _Control:
             return self._current
 
 
-Todo = queue.Queue[tuple[int, RunCommand] | None]  # runs in the order received; None: quit
+# runs and forecasts in the order received (a forecast's number is 0: stops do not cover it)
+Todo = queue.Queue[tuple[int, RunCommand | ForecastCommand] | None]  # None: quit
 
 
 def _read_commands(lines: TextIO, todo: Todo, control: _Control, out: _Output) -> None:
@@ -105,6 +110,8 @@ def _read_commands(lines: TextIO, todo: Todo, control: _Control, out: _Output) -
                 continue
             if isinstance(command, RunCommand):
                 todo.put((control.received(), command))
+            elif isinstance(command, ForecastCommand):
+                todo.put((0, command))
             elif isinstance(command, StopCommand):
                 control.stop()
             elif isinstance(command, QuitCommand):
@@ -139,6 +146,24 @@ def _run(
         emit(
             RunFailed(run_id="", kind=kind, message=f"internal error: {exc!r} (details in the log)")
         )
+
+
+def _forecast(command: ForecastCommand, out: _Output) -> None:
+    """Answers a forecast command from the saved run's model (engine.run_forecast)."""
+    from engine import run_forecast
+
+    try:
+        saved = run_forecast.load(command.run, RunStore(Path(command.run).parent))
+        future = run_forecast.forecast_run(saved, command.steps)
+    except SeqlabError as exc:
+        out.write(ForecastFailed(command.run, command.steps, str(exc)))
+        return
+    except Exception as exc:  # a bug: the app is told, the log has the details
+        traceback.print_exc()
+        message = f"internal error: {exc!r} (details in the log)"
+        out.write(ForecastFailed(command.run, command.steps, message))
+        return
+    out.write(ForecastReady(command.run, command.steps, future))
 
 
 def serve(commands: TextIO, out_stream: TextIO, training: Any | None = None) -> int:
@@ -176,6 +201,9 @@ def serve(commands: TextIO, out_stream: TextIO, training: Any | None = None) -> 
         if item is None:
             return 0
         seq, command = item
+        if isinstance(command, ForecastCommand):
+            _forecast(command, out)
+            continue
         stop = control.begin(seq)
         if stop is None:
             reason = "stopped before it started"

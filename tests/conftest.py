@@ -94,8 +94,7 @@ def python_subprocess() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_python
 
 
-@pytest.fixture
-def tiny_experiment() -> Callable[..., Any]:
+def tiny(model: tuple | None = None, **train: Any) -> Any:
     """A small, fast experiment (300 points, split 250, SimpleRNN 8 x2, 15 batches an epoch);
     keyword arguments replace fields of its ``train`` spec (``model=`` replaces the layers)."""
     from engine.specs import (
@@ -109,20 +108,23 @@ def tiny_experiment() -> Callable[..., Any]:
         WindowSpec,
     )
 
-    def make(model: tuple | None = None, **train: Any) -> Experiment:
-        layers = model or (
-            ExpandDims(),
-            SimpleRNN(units=8, return_sequences=True),
-            SimpleRNN(units=8),
-            Dense(units=1),
-            Scale(factor=100.0),
-        )
-        return Experiment(
-            name="tiny",
-            series=SyntheticSeries(length=300, split_time=250),
-            window=WindowSpec(window=10, batch_size=16, shuffle_buffer=1000),
-            model=ModelSpec(tuple(layers)),
-            train=TrainSpec(**{"learning_rate": 1e-5, "epochs": 3, **train}),
-        )
+    layers = model or (
+        ExpandDims(),
+        SimpleRNN(units=8, return_sequences=True),
+        SimpleRNN(units=8),
+        Dense(units=1),
+        Scale(factor=100.0),
+    )
+    return Experiment(
+        name="tiny",
+        series=SyntheticSeries(length=300, split_time=250),
+        window=WindowSpec(window=10, batch_size=16, shuffle_buffer=1000),
+        model=ModelSpec(tuple(layers)),
+        train=TrainSpec(**{"learning_rate": 1e-5, "epochs": 3, **train}),
+    )
 
-    return make
+
+@pytest.fixture
+def tiny_experiment() -> Callable[..., Any]:
+    """``tiny`` as a fixture."""
+    return tiny

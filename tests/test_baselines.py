@@ -299,3 +299,18 @@ def test_mape_absent_when_an_actual_is_zero():
 def test_metrics_refuse_mismatched_shapes():
     with pytest.raises(ValueError, match="shape"):
         metrics(np.zeros(3), np.zeros(4))
+
+
+def test_naive_and_seasonal_naive_paths_per_step_ahead() -> None:
+    from engine.baselines import naive_paths, seasonal_naive_paths
+
+    v = np.array([10, 20, 30, 40, 50, 60, 70, 80], dtype="float64")
+    np.testing.assert_array_equal(naive_paths(v, np.array([4, 6]), 3), [[40, 40, 40], [60, 60, 60]])
+    # period 3 from origin 6: steps 1-3 are one season back (v[3], v[4], v[5]); step 4 too (v[3])
+    np.testing.assert_array_equal(seasonal_naive_paths(v, np.array([6]), 4, 3), [[40, 50, 60, 40]])
+    # a period of 1 is the naive forecast
+    np.testing.assert_array_equal(
+        seasonal_naive_paths(v, np.array([4, 6]), 3, 1), naive_paths(v, np.array([4, 6]), 3)
+    )
+    with pytest.raises(ValueError, match="reaches before the first value"):
+        seasonal_naive_paths(v, np.array([2]), 1, 3)

@@ -17,6 +17,7 @@ from engine.specs import (
     LAYER_KINDS,
     CsvSeries,
     Experiment,
+    ForecastSpec,
     SweepSpec,
     SyntheticSeries,
     TrainSpec,
@@ -108,6 +109,7 @@ def matrix() -> list[tuple[str, dict, str, type, str, object]]:
         ("window", {}, "window", WindowSpec),
         ("train", {}, "train", TrainSpec),
         ("sweep", {}, "sweep", SweepSpec),
+        ("forecast", {}, "forecast", ForecastSpec),
     ]
     for kind, cls in LAYER_KINDS.items():
         sections.append(("layer", {"kind": kind}, "model.layers[2]", cls))
@@ -173,6 +175,7 @@ def test_the_matrix_covers_every_field():
         WindowSpec,
         TrainSpec,
         SweepSpec,
+        ForecastSpec,
         *LAYER_KINDS.values(),
     ):
         for f in fields(cls):

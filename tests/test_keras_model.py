@@ -231,3 +231,16 @@ def test_unroll_applies_to_simple_rnn_layers_only(keras):
     assert unrolled(build_model(spec, None, unroll=True)) == []  # needs a known window
     x = np.random.default_rng(6).normal(0, 1, (3, 12)).astype("float32")
     np.testing.assert_allclose(fast(x), plain(x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("horizon", [2, 7])
+def test_direct_heads_match_inference(keras, horizon):
+    from engine.keras_model import build_model
+
+    spec = ModelSpec((ExpandDims(), LSTM(units=6), Dense(units=horizon)))
+    model = build_model(spec, 12, outputs=horizon)
+    report = infer(spec, batch=None, steps=12, outputs=horizon)
+    assert report.ok and tuple(model.output.shape) == report.output_shape == (None, horizon)
+    assert model.count_params() == report.total_params
+    with pytest.raises(SeqlabError, match="a direct forecast needs"):
+        build_model(spec, 12, outputs=horizon + 1)

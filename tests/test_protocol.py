@@ -8,9 +8,12 @@ import re
 
 import pytest
 
-from engine.events import EpochEnded, RunFinished, RunStarted
+from engine.events import Backtest, EpochEnded, FutureForecast, RunFinished, RunStarted
 from engine.protocol import (
     BadCommand,
+    ForecastCommand,
+    ForecastFailed,
+    ForecastReady,
     LoadFailed,
     QuitCommand,
     Ready,
@@ -29,6 +32,7 @@ from engine.protocol import (
     [
         RunCommand("train", "[train]\nepochs = 3\n", "/tmp/runs"),
         RunCommand("sweep", "", None),
+        ForecastCommand("/tmp/runs/r1", 30),
         StopCommand(),
         QuitCommand(),
     ],
@@ -45,6 +49,11 @@ def test_command_lines_are_as_documented():
         "experiment": "T",
         "runs": None,
     }
+    assert json.loads(encode_command(ForecastCommand("R", 5))) == {
+        "cmd": "forecast",
+        "run": "R",
+        "steps": 5,
+    }
     assert json.loads(encode_command(StopCommand())) == {"cmd": "stop"}
     assert json.loads(encode_command(QuitCommand())) == {"cmd": "quit"}
 
@@ -56,6 +65,8 @@ def test_command_lines_are_as_documented():
         ("[1, 2]\n", "not a command: [1, 2]"),
         ('{"experiment": "x"}\n', "not a command"),
         ('{"cmd": "dance"}\n', "unknown command 'dance'"),
+        ('{"cmd": "forecast", "run": "R", "steps": "5"}\n', "a whole number of steps"),
+        ('{"cmd": "forecast", "steps": 5}\n', "needs a run folder"),
     ],
 )
 def test_a_line_that_is_not_a_command_is_a_bad_command(line, wording):
@@ -88,6 +99,22 @@ def test_a_run_command_without_experiment_or_runs_still_decodes():
             notes=("kept epoch 7 of 9: lowest holdout loss", "worse than the naive forecast"),
         ),
         RunFinished("r1", "sweep", 3, 1.0, {}, {"valley": 1e-5}, recommended="valley"),
+        RunFinished(
+            "r1",
+            "train",
+            9,
+            2.0,
+            {"val_mae": 4.4, "interval_level": 0.8, "coverage": 0.78, "horizon": 3},
+            forecast=(1.0, 2.0),
+            lower=(0.5, 1.5),
+            upper=(1.5, 2.5),
+            future=FutureForecast(
+                (10.0, 11.0), (3.0, 4.0), (2.0,), (4.0,), 0.8, ("2020-01-01", "2020-01-02"), ("n",)
+            ),
+            backtest=Backtest(3, 40, (1.0, 2.0, 3.0), (1.5, 2.5, 3.5), (), (0.8, 0.7), 0.8),
+        ),
+        ForecastReady("/tmp/runs/r1", 2, FutureForecast((10.0, 11.0), (3.0, 4.0))),
+        ForecastFailed("/tmp/runs/r1", 2, "run r1 is a learning-rate sweep: it has no model"),
     ],
 )
 def test_messages_are_one_line_and_decode_to_themselves(message):

@@ -365,3 +365,43 @@ def test_dropping_return_sequences_is_explained_and_fixed(stack, steps, data):
     assert first.fix.action == "set_return_sequences" and first.fix.index == i
     assert f"because layer {i + 1} (" in first.message
     assert apply_fixes(broken, steps=steps) == model
+
+
+def test_a_direct_forecast_needs_a_last_dense_of_horizon_units_with_a_one_key_fix():
+    model = ModelSpec((ExpandDims(), LSTM(units=4), Dense(units=1)))
+    [problem] = infer(model, steps=20, outputs=5).problems
+    assert "ends with 1 values per prediction, but a direct forecast needs 5" in problem.message
+    assert problem.fix is not None and problem.fix.action == "set_dense_units"
+    assert problem.index == 2 and "set layer 3 to Dense 5" in problem.fix.description
+    fixed = apply_fixes(model, steps=20, outputs=5)
+    assert fixed.layers[-1] == Dense(units=5)
+    report = infer(fixed, steps=20, outputs=5)
+    assert report.ok and report.output_shape == (None, 5)
+    # a one-step model with a 5-unit head gets the old problem and fix
+    assert infer(fixed, steps=20).problems[0].fix.action == "append_dense"
+
+
+def test_a_direct_forecast_after_a_non_dense_layer_appends_one():
+    model = ModelSpec((ExpandDims(), LSTM(units=4), Dense(units=1), Scale()))
+    [problem] = infer(model, steps=20, outputs=3).problems
+    assert problem.fix is not None and problem.fix.action == "append_dense"
+    assert apply_fixes(model, steps=20, outputs=3).layers[-1] == Dense(units=3)
+
+
+def test_a_direct_forecast_needs_a_sequence_to_vector_model():
+    model = ModelSpec((ExpandDims(), LSTM(units=4, return_sequences=True), Dense(units=3)))
+    problems = infer(model, steps=20, outputs=3).problems
+    assert any("needs one vector per window" in p.message for p in problems)
+
+
+def test_the_experiment_decides_the_outputs():
+    from engine.shapes import forecast_outputs, infer_experiment
+    from engine.specs import Experiment, ForecastSpec
+
+    direct = ForecastSpec(horizon=4, strategy="direct")
+    assert forecast_outputs(direct) == 4
+    assert forecast_outputs(ForecastSpec(horizon=4)) == 1  # recursive: a one-step model
+    exp = Experiment(
+        model=ModelSpec((ExpandDims(), LSTM(units=4), Dense(units=4))), forecast=direct
+    )
+    assert infer_experiment(exp).ok

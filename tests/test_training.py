@@ -118,6 +118,7 @@ def test_events_metrics_and_saved_run(tiny_experiment, tmp_path) -> None:
     np.testing.assert_array_equal(saved_forecast.time, series.time_valid)
     saved = store.metrics(info.path)
     assert saved.pop("notes") == list(done.notes)
+    assert saved.pop("future_notes") == list(done.future.notes)
     assert saved == pytest.approx(m)
     assert json.loads((info.path / "scaler.json").read_text()) == {
         "kind": "none",

@@ -174,6 +174,20 @@ def test_stop_ends_the_run_and_the_worker_takes_the_next_one():
     assert worker.close() == 0
 
 
+def test_a_forecast_command_is_answered_in_turn_and_a_bad_run_is_told(tmp_path):
+    worker = Worker(step=0.02)
+    worker.next()
+    worker.send(cmd="train", experiment=experiment(3), runs=None)
+    missing = str(tmp_path / "no-such-run")
+    worker.send(cmd="forecast", run=missing, steps=5)
+    seen = worker.until("forecast_failed")
+    assert [d["event"] for d in seen].count("run_finished") == 1  # after the run queued first
+    answer = seen[-1]
+    assert (answer["run"], answer["steps"]) == (missing, 5)
+    assert "no such run" in answer["message"]
+    assert worker.close() == 0
+
+
 def test_stop_while_tensorflow_loads_cancels_the_queued_run():
     worker = Worker(load=0.5)
     worker.send(cmd="train", experiment=experiment(5), runs=None)

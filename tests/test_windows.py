@@ -201,3 +201,26 @@ def test_a_holdout_that_leaves_too_little_to_fit_is_a_clear_error(write_csv):
         "train.holdout = 96 keeps the last 96 of the 100 training points for the holdout "
         "slice, leaving 4 to fit: at least window + 1 (6) are needed; lower train.holdout"
     )
+
+
+def test_direct_windows_hold_the_next_horizon_values() -> None:
+    from engine.windows import direct_windows
+
+    x, y = direct_windows(np.arange(7, dtype="float32"), window=3, horizon=2)
+    np.testing.assert_array_equal(x, [[0, 1, 2], [1, 2, 3], [2, 3, 4]])
+    np.testing.assert_array_equal(y, [[3, 4], [4, 5], [5, 6]])
+    one_x, one_y = direct_windows(np.arange(7, dtype="float32"), window=3, horizon=1)
+    sx, sy = seq2vec_windows(np.arange(7, dtype="float32"), 3)
+    np.testing.assert_array_equal(one_x, sx)
+    np.testing.assert_array_equal(one_y[:, 0], sy)
+
+
+def test_origin_windows_are_the_values_before_each_origin() -> None:
+    from engine.windows import origin_windows
+
+    values = np.arange(10, dtype="float32") * 2
+    np.testing.assert_array_equal(
+        origin_windows(values, np.array([3, 10]), 3), [[0, 2, 4], [14, 16, 18]]
+    )
+    with pytest.raises(ValueError, match="origins must be from window"):
+        origin_windows(values, np.array([2]), 3)
