@@ -11,11 +11,13 @@ import numpy as np
 from scripted import ScriptedBackend
 from textual.widgets import Input, Static
 
+from engine.events import Backtest, FutureForecast
 from engine.presets import get_preset
 from engine.runstore import RunStore
 from engine.specs import Experiment, ModelSpec, TrainSpec
 from tui.app import SeqlabApp
 from tui.form import FieldRow
+from tui.plotting import Figure, Trace
 from tui.training_pane import TrainingPane
 
 
@@ -63,6 +65,18 @@ def modern(**train) -> Experiment:
     )
 
 
+def trace(figure: Figure, label: str) -> Trace:
+    """The figure's trace with this legend label."""
+    found = [t for t in figure.traces if t.label == label]
+    assert found, f"no trace {label!r} in {[t.label for t in figure.traces]}"
+    return found[0]
+
+
+def labels(figure: Figure) -> list[str]:
+    """The figure's legend, in drawing order (unlabelled traces left out)."""
+    return [t.label for t in figure.traces if t.label]
+
+
 def log_text(app: SeqlabApp) -> str:
     return "\n".join(app.query_one(TrainingPane).log_lines)
 
@@ -89,11 +103,38 @@ async def type_into(pilot, app: SeqlabApp, control_id: str, text: str, keys: boo
     await pilot.pause()
 
 
+SAVED_BACKTEST = Backtest(
+    horizon=5,
+    origins=457,
+    model=(4.1, 4.6, 5.0, 5.3, 5.6),
+    naive=(5.9, 6.4, 6.8, 7.1, 7.3),
+    seasonal=(7.7, 7.7, 7.7, 7.7, 7.7),
+    coverage=(0.78, 0.77, 0.77, 0.76, 0.75),
+    level=0.8,
+)
+
+
+def saved_future(steps: int = 30, band: int = 10, scale: float = 20) -> FutureForecast:
+    """A forecast of ``steps`` past a series of 1461 points, 80 + 20 sin(t / ``scale``), its 80%
+    band reaching ``band``."""
+    t = np.arange(1461, 1461 + steps, dtype="float64")
+    values = np.sin(t / scale) * 20 + 80
+    return FutureForecast(
+        time=tuple(map(float, t)),
+        values=tuple(map(float, values)),
+        lower=tuple(map(float, values[:band] - 3)),
+        upper=tuple(map(float, values[:band] + 3)),
+        level=0.8,
+    )
+
+
 def make_runs(root: Path) -> RunStore:
     """Three training runs (one stopped) and a sweep, written through the real run store.
 
     The first run is worse than both baselines; the second beats the naive forecast but not the
-    linear one, and kept its third epoch of four (its history has holdout losses).
+    linear one, and kept its third epoch of four (its history has holdout losses); it also has
+    an 80% interval band, a forecast of 30 steps past the data (the band reaching 10) and a
+    backtest over 5 steps ahead.
     """
     store = RunStore(root)
     base = get_preset("course-rnn")
@@ -117,21 +158,26 @@ def make_runs(root: Path) -> RunStore:
             handle.append(row)
         if mae is not None:
             kept = 3 if name == "course-lstm-2" else epochs
-            handle.write_metrics(
-                {
-                    "val_mae": mae,
-                    "val_mse": mae**2,
-                    "val_mase": mae / 5.71,
-                    "naive_mae": 5.938,
-                    "naive_mse": 61.83,
-                    "linear_mae": 4.955,
-                    "best_epoch": kept,
-                    "epochs_run": epochs,
-                }
-            )
+            metrics = {
+                "val_mae": mae,
+                "val_mse": mae**2,
+                "val_mase": mae / 5.71,
+                "naive_mae": 5.938,
+                "naive_mse": 61.83,
+                "linear_mae": 4.955,
+                "best_epoch": kept,
+                "epochs_run": epochs,
+            }
             t = np.arange(1000, 1461)
             actual = np.sin(t / 20) * 20 + 80
-            handle.write_forecast(t, actual, actual + 1)
+            if name == "course-lstm-2":
+                metrics.update(interval_level=0.8, coverage=0.78, horizon=5)
+                metrics["backtest"] = dataclasses.asdict(SAVED_BACKTEST)
+                handle.write_forecast(t, actual, actual + 1, actual - 2, actual + 4)
+                handle.write_future(saved_future())
+            else:
+                handle.write_forecast(t, actual, actual + 1)
+            handle.write_metrics(metrics)
         handle.finish(status, None if status == "finished" else "stopped by user")
     handle = store.create(base, "sweep", 100)
     for e in range(1, 61):

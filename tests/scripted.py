@@ -1,7 +1,8 @@
 """A fake training engine for Pilot and snapshot tests: scripted engine events, no TensorFlow.
 
-``ScriptedBackend`` answers the app as ``ProcessBackend`` does, through ``EngineState`` and
-``RunEvent`` messages, replaying plausible, deterministic events at once or one by one.
+``ScriptedBackend`` answers the app as ``ProcessBackend`` does, through ``EngineState``,
+``RunEvent`` and ``ForecastResult`` messages, replaying plausible, deterministic events at once or
+one by one.
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ import dataclasses
 import math
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from textual.app import App
 
 from engine.baselines import ladder, naive_forecast
+from engine.errors import SeqlabError
 from engine.events import (
+    Backtest,
     EpochEnded,
     Event,
+    FutureForecast,
     RunFinished,
     RunKind,
     RunStarted,
@@ -26,11 +31,72 @@ from engine.events import (
     SweepPoint,
 )
 from engine.metrics import metrics
-from engine.series import load_series, period_of
+from engine.presets import get_preset
+from engine.runstore import RunStore
+from engine.series import Series, load_series, period_of
 from engine.shapes import infer
 from engine.specs import Experiment
 from engine.sweep import RECOMMENDED, suggest, sweep_rates
-from tui.backend import Backend, EngineState, RunEvent, post
+from tui.backend import Backend, EngineState, ForecastResult, RunEvent, post
+
+HALF_WIDTH = 4.0  # the scripted interval past the data: the forecast ± this, widening
+BAND_STEPS = 20  # steps ahead the scripted interval past the data reaches (it widens with them)
+SMOOTHING = 15  # points averaged into each value of the scripted forecast past the data
+
+
+def script_future(exp: Experiment, steps: int, series: Series | None = None) -> FutureForecast:
+    """A plausible forecast of ``steps`` past the end of the experiment's series: the last
+    period's values, smoothed, again (the last window's mean without a period), its interval
+    widening with the step and reaching only the first ``BAND_STEPS`` steps, dates where the
+    series has them."""
+    series = series or load_series(exp.series, exp.window.window)
+    n = len(series)
+    period = period_of(exp.series)
+    values = series.values.astype("float64")
+    if period and 2 * SMOOTHING < period <= n:
+        smoothed = np.convolve(values, np.ones(SMOOTHING) / SMOOTHING, mode="valid")
+        ahead = np.resize(smoothed[len(smoothed) - period :], steps)
+    else:
+        ahead = np.full(steps, values[-exp.window.window :].mean())
+    band = min(steps, BAND_STEPS)
+    half = HALF_WIDTH * np.sqrt(np.arange(1, band + 1))
+    dates = series.dates
+    notes = (
+        (f"steps 2 to {steps} are recursive: the model forecasts 1",)
+        if steps > 1 and exp.forecast.strategy == "recursive"
+        else ()
+    )
+    if band < steps:
+        notes += (f"the interval reaches {band} steps ahead: the holdout calibrates no further",)
+    return FutureForecast(
+        time=tuple(float(n + i) for i in range(steps)),
+        values=tuple(map(float, ahead)),
+        lower=tuple(map(float, ahead[:band] - half)),
+        upper=tuple(map(float, ahead[:band] + half)),
+        level=exp.forecast.level,
+        dates=dates.future(steps) if dates is not None else (),
+        notes=notes,
+    )
+
+
+def script_backtest(exp: Experiment, mae: float, naive: float) -> Backtest | None:
+    """A backtest over ``forecast.horizon`` steps whose errors rise with the step (None for a
+    horizon of 1, as a one-step run has none)."""
+    horizon = exp.forecast.horizon
+    if horizon <= 1:
+        return None
+    series = load_series(exp.series, exp.window.window)
+    steps = np.arange(horizon)
+    seasonal = period_of(exp.series) is not None
+    return Backtest(
+        horizon=horizon,
+        origins=len(series.valid) - horizon + 1,
+        model=tuple(float(v) for v in mae * (1 + 0.06 * steps)),
+        naive=tuple(float(v) for v in naive * (1 + 0.04 * steps)),
+        seasonal=tuple(float(v) for v in np.full(horizon, naive * 1.3)) if seasonal else (),
+        coverage=tuple(float(v) for v in exp.forecast.level - 0.004 * steps),
+        level=exp.forecast.level,
+    )
 
 
 def script_train(
@@ -41,7 +107,10 @@ def script_train(
     With a holdout slice, each epoch reports its holdout loss, whose lowest epoch is kept (as
     ``train.restore_best`` does); with ``train.validate``, the validation period's loss too.
     The results carry the real baseline ladder of the experiment's series; the forecast is
-    better than the naive one, or (``worse``) worse than both the naive and the linear one.
+    better than the naive one, or (``worse``) worse than both the naive and the linear one. It
+    has an interval band (the forecast ± a constant half-width that covers a little less than
+    ``forecast.level``, as a holdout-calibrated one does) and its coverage, a forecast of
+    ``forecast.future`` steps past the data and, past a horizon of 1, a backtest.
     """
     n = epochs or exp.train.epochs
     t = exp.train
@@ -67,7 +136,12 @@ def script_train(
     forecast = naive + 3.0 if worse else 0.5 * series.valid.astype("float64") + 0.5 * naive
     found = {f"val_{k}": v for k, v in metrics(series.valid, forecast, series.train).items()}
     found.update(ladder(series, exp.window.window, period_of(exp.series)))
-    found.update(best_epoch=best, epochs_run=n)
+    valid = series.valid.astype("float64")
+    half = float(np.quantile(np.abs(valid - forecast), exp.forecast.level - 0.02))
+    lower, upper = forecast - half, forecast + half
+    coverage = float(np.mean((valid >= lower) & (valid <= upper)))
+    found.update(best_epoch=best, epochs_run=n, horizon=exp.forecast.horizon)
+    found.update(interval_level=exp.forecast.level, coverage=coverage)
     kept = (
         f"kept epoch {best} of {n}: lowest holdout loss" if best < n else f"trained all {n} epochs"
     )
@@ -76,10 +150,21 @@ def script_train(
         for key, name in (("naive_mae", "naive forecast"), ("linear_mae", "linear autoregression"))
         if found["val_mae"] > found[key]
     ]
-    forecast_values = tuple(map(float, forecast))
     events.append(
         RunFinished(
-            run_id, "train", n, 0.25 * n, found, {}, forecast_values, None, notes=tuple(notes)
+            run_id,
+            "train",
+            n,
+            0.25 * n,
+            found,
+            {},
+            tuple(map(float, forecast)),
+            None,
+            notes=tuple(notes),
+            lower=tuple(map(float, lower)),
+            upper=tuple(map(float, upper)),
+            future=script_future(exp, exp.forecast.future, series),
+            backtest=script_backtest(exp, found["val_mae"], found["naive_mae"]),
         )
     )
     return events
@@ -121,12 +206,17 @@ class ScriptedBackend(Backend):
         epochs: int | None = 8,
         script: Callable[[RunKind, Experiment], list[Event]] | None = None,
         worse: bool = False,
+        run_dir: str | None = None,
+        forecast_fails: str | None = None,
     ) -> None:
         self.ready_seconds = ready_seconds
         self.paced = paced
         self.epochs = epochs
         self.script = script
         self.worse = worse  # training runs forecast worse than the baselines
+        self.run_dir = run_dir  # where finished runs say they were saved (nothing is written)
+        self.forecast_fails = forecast_fails  # forecast requests fail with this message
+        self._experiment: Experiment | None = None
         self.commands: list[tuple[Any, ...]] = []  # what the app asked for, in order
         self.pending: deque[Event] = deque()
         self._app: App | None = None
@@ -148,12 +238,18 @@ class ScriptedBackend(Backend):
 
     def run(self, kind: RunKind, experiment: Experiment, runs_dir: str | None, token: int) -> None:
         self.commands.append((kind, experiment, runs_dir))
+        self._experiment = experiment
         if self.script is not None:
             events = self.script(kind, experiment)
         elif kind == "train":
             events = script_train(experiment, self.epochs, worse=self.worse)
         else:
             events = script_sweep(experiment, self.epochs and max(self.epochs, 2))
+        if self.run_dir is not None:
+            events = [
+                dataclasses.replace(e, run_dir=self.run_dir) if isinstance(e, RunFinished) else e
+                for e in events
+            ]
         self.pending = deque(events)
         self._token, self._kind, self._done = token, kind, 0
         if not self.paced:
@@ -169,7 +265,18 @@ class ScriptedBackend(Backend):
             post(self._app, RunEvent(self._token, event))
 
     def forecast(self, run_dir: str, steps: int) -> None:
+        """Answers at once: ``steps`` past the data of the run's experiment (read from its folder,
+        else the last one run, else the course's), or the failure ``forecast_fails`` names."""
         self.commands.append(("forecast", run_dir, steps))
+        assert self._app is not None
+        if self.forecast_fails is not None:
+            post(self._app, ForecastResult(run_dir, steps, None, self.forecast_fails))
+            return
+        try:
+            exp = RunStore(Path(run_dir).parent).experiment(Path(run_dir))
+        except (OSError, SeqlabError):
+            exp = self._experiment or get_preset("course-rnn")
+        post(self._app, ForecastResult(run_dir, steps, script_future(exp, steps)))
 
     def stop(self) -> None:
         self.commands.append(("stop",))

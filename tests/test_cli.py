@@ -79,7 +79,11 @@ def test_summary_table(run_cli):
         "64)",
         "256",
     ]
-    assert lines[-2:] == ["total params: 66,369", "mode: sequence-to-vector"]
+    assert lines[-3:-1] == ["total params: 66,369", "mode: sequence-to-vector"]
+    assert lines[-1] == (
+        "forecast: 1 step ahead, recursive (fed its own forecasts); 80% interval; "
+        "30 steps past the end"
+    )
 
 
 @pytest.mark.parametrize(
@@ -248,7 +252,8 @@ def test_baselines_on_a_csv_series(run_cli, tmp_path):
     assert lines[0] == "monthly: 20 validation points from t=60"
     assert lines[1] == (
         "series: monthly.csv, 80 points (60 train, 20 validation), "
-        "first 0 (2000-001), last 21.9 (2000-080)"
+        "first 0 (2000-001), last 21.9 (2000-080); date column kept as labels: row 1 holds "
+        "'2000-001', not a date"
     )
     assert [line.split()[0] for line in lines[4:]] == [
         "naive",

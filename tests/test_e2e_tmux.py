@@ -113,7 +113,7 @@ def test_train_two_epochs_in_a_real_terminal(tmp_path):
         tmux.wait_for(lambda s: "TF ready" in s, "TensorFlow to load", timeout=90)
         tmux.keys("C-t")
         screen = tmux.wait_for(
-            lambda s: "finished · MAE" in s and "finished 2 epochs in" in s, "the run to finish"
+            lambda s: "finished · MAE" in s and "trained all 2 epochs" in s, "the run to finish"
         )
         # The log shows its tail (the run's summary); the epochs are checked in the saved run.
         assert "loss / MAE per epoch" in screen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 
 import numpy as np
 import pytest
@@ -12,23 +13,34 @@ from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 from textual_plotext import Plot
 
-from engine.events import EpochEnded
+from engine.dates import date_axis
+from engine.events import Backtest, EpochEnded, FutureForecast, RunFinished
+from engine.runstore import SavedForecast
+from engine.series import Series
 from tui.chart import Chart
 from tui.figures import (
+    DEFAULT_SPAN,
+    ForecastControls,
+    ForecastView,
     History,
+    backtest_figure,
     compare_figure,
+    fitting_span,
     forecast_figure,
+    forecast_window,
     loss_figure,
     lr_figure,
+    series_figure,
     sweep_figure,
 )
-from tui.numbers import fmt_number
+from tui.numbers import backtest_lines, backtest_steps, coverage_text, fmt_number
 from tui.plotting import (
     Figure,
     Trace,
     clean,
     draw,
     envelope,
+    labelled_ticks,
     linear_ticks,
     log_ticks,
     smooth,
@@ -280,5 +292,243 @@ def test_slow_chart_repaints_less_often(monkeypatch):
                 chart.show(loss_figure(h))
                 await pilot.pause(0.05)
             assert 1 <= chart.renders - first <= 3  # at MAX_FPS alone it would be ~12
+
+    asyncio.run(scenario())
+
+
+def forecast_view(n: int = 461, future: int = 30, band: int = 10, **kwargs) -> ForecastView:
+    """A validation period of ``n`` points from t=1000 with a ±2 band, and ``future`` steps
+    past it whose band reaches ``band``."""
+    t = np.arange(1000, 1000 + n, dtype="float64")
+    actual = 80 + 20 * np.sin(t / 25)
+    forecast = actual + np.cos(t / 7)
+    ahead = np.arange(1000 + n, 1000 + n + future, dtype="float64")
+    values = 80 + 20 * np.sin(ahead / 25)
+    fut = FutureForecast(
+        tuple(ahead), tuple(values), tuple(values[:band] - 3), tuple(values[:band] + 3), 0.8
+    )
+    metrics = {"val_mae": 0.64, "naive_mae": 0.8, "interval_level": 0.8, "coverage": 0.784}
+    return ForecastView.of(
+        t,
+        actual,
+        forecast,
+        metrics,
+        lower=forecast - 2,
+        upper=forecast + 2,
+        future=fut if future else None,
+        **kwargs,
+    )
+
+
+class Quarters:
+    """A stand-in date axis: position p is quarter p of 1900."""
+
+    def tick(self, position: float) -> str:
+        p = int(round(position))
+        return f"{1900 + p // 4}-Q{p % 4 + 1}" if position >= 0 else ""
+
+
+def test_forecast_figure_windows_the_validation_period_and_adds_the_future():
+    view = forecast_view()
+    figure = forecast_figure(view)
+    names = [(t.label, t.marker, t.points) for t in figure.traces]
+    assert names == [
+        ("", "·", False),  # the band's lower edge
+        ("80% interval", "·", False),
+        ("forecast", "braille", False),
+        ("actual", "dot", True),  # drawn over the forecast
+        ("", "·", False),  # the future's band, labelled once
+        ("", "·", False),
+        ("future", "hd", False),
+    ]
+    assert len({m for _, m, _ in names if m}) == 4  # every legend glyph differs
+    actual = figure.traces[3]
+    assert len(actual.x) == DEFAULT_SPAN and actual.x[-1] == 1460
+    assert [len(t.x) for t in figure.traces[4:6]] == [10, 10]  # the band is shorter
+    assert figure.vlines == ((1460.0, "gray+"),)
+    assert figure.xlabel == "last 120 of 461 · 30 ahead"
+    assert figure.caption[0] == "80% interval covered 78% of the validation points"
+    scrolled = forecast_figure(view, span=50, offset=100)
+    assert list(scrolled.traces[3].x) == list(range(1311, 1361))
+    assert "future" not in [t.label for t in scrolled.traces] and scrolled.vlines == ()
+    assert scrolled.xlabel == "points 312–361 of 461"
+    everything = forecast_figure(view, span=None)
+    assert len(everything.traces[3].x) == 461 and everything.xlabel == "all 461 points · 30 ahead"
+    assert forecast_window(461, 50, 10_000) == (0, 50)  # scrolled no further than the start
+    assert forecast_window(10, 50, 3) == (0, 10)
+    text = to_text(figure, 80, 24)
+    assert text is not None and "future" in text and "80% interval" in text
+    lines = text.splitlines()
+    assert len(lines) == 24 and lines[-1] == "80% interval covered 78% of the validation points"
+    legend = dict(
+        (m.group(2), m.group(1))
+        for line in lines
+        if (m := re.search(r"(\S\S) (actual|forecast|future)\b", line))
+    )
+    assert len(set(legend.values())) == 3, legend  # actual, forecast and future look different
+
+
+def test_residual_view_is_actual_minus_forecast_around_zero_with_the_band_as_distances():
+    view = forecast_view()
+    figure = forecast_figure(view, span=60, residuals=True)
+    assert figure.title == "residuals (actual − forecast) · MAE 0.64"
+    assert figure.hlines == ((0.0, "gray+"),)
+    residual = [t for t in figure.traces if t.label == "actual − forecast"][0]
+    assert np.allclose(residual.y, -np.cos(np.arange(1401, 1461) / 7))
+    lower, upper = figure.traces[0], figure.traces[1]
+    assert np.allclose(lower.y, -2) and np.allclose(upper.y, 2)
+    assert "future" not in [t.label for t in figure.traces]  # nothing to subtract there
+    assert to_text(figure, 60, 16) is not None
+    plain = forecast_figure(forecast_view(future=0).with_future(None), residuals=True)
+    assert plain.caption and plain.traces[-1].label == "actual − forecast"
+
+
+def test_forecast_figure_without_band_or_future_and_the_old_signature():
+    figure = forecast_figure([1, 2, 3], [1, 2, 3], [1, 2, 2], {"val_mae": 0.33})
+    assert [t.label for t in figure.traces] == ["forecast", "actual"] and figure.caption == ()
+    mismatched = ForecastView.of([1, 2, 3], [1, 2, 3], [1, 2, 2], lower=[0, 1], upper=[2, 3])
+    assert not mismatched.has_band  # a band that does not match point for point is not drawn
+    assert forecast_figure(None).hint.startswith("No forecast yet")
+    assert forecast_figure(ForecastView.of(None, None, None), residuals=True).traces == ()
+
+
+def test_dates_label_the_x_ticks_as_many_as_fit():
+    figure = forecast_figure(forecast_view(n=200, future=20, dates=Quarters()))
+    assert figure.xtick is not None
+    text = to_text(figure, 100, 20)
+    assert text is not None and re.search(r"2[12]\d\d-Q[1-4]", text)  # positions 1080 to 1219
+    narrow = to_text(figure, 40, 20)
+    assert narrow is not None
+    tick_line = [line for line in narrow.splitlines() if "-Q" in line][0]
+    assert tick_line.count("-Q") <= 3  # 7-character labels: no more than fit in 40 columns
+    ticks, labels = labelled_ticks(0, 100, lambda p: "" if p > 50 else f"d{p:g}", 100)
+    assert labels and all(t <= 50 for t in ticks)  # positions without a label are left out
+    series = Series(
+        np.arange(8, dtype="float32"),
+        np.arange(8, dtype="float32"),
+        6,
+        dates=date_axis([f"2020-0{m}-01" for m in range(1, 9)]),
+    )
+    assert series_figure(series).xtick is not None
+
+
+def test_a_saved_runs_dates_label_its_forecast_and_continue_into_the_future():
+    t = np.arange(40.0, 48.0)
+    months = tuple(f"2020-{m:02d}-01" for m in range(1, 9))
+    saved = SavedForecast(t, t, t + 1, t - 1, t + 2, months)
+    future = FutureForecast((48.0, 49.0), (48.0, 49.0), level=0.8, dates=("2020-09-01", ""))
+    view = ForecastView.from_saved(saved, future, {"interval_level": 0.8, "coverage": 0.75})
+    assert view.has_band and view.level == 0.8 and view.coverage == 0.75
+    assert view.dates is not None
+    assert [view.dates.tick(p) for p in (40, 47, 49)] == ["2020-01", "2020-08", "2020-10"]
+    assert ForecastView.from_saved(SavedForecast(t, t, t)).dates is None
+    assert not len(ForecastView.from_saved(None, future))
+
+
+def test_forecast_view_from_a_finished_run():
+    series = Series(np.arange(10, dtype="float32") * 2, np.arange(10, dtype="float32"), 6)
+    event = RunFinished(
+        "r",
+        "train",
+        3,
+        1.0,
+        {"val_mae": 1.0, "interval_level": 0.9, "coverage": 0.5},
+        forecast=(12.0, 14.0, 16.0, 18.0),
+        lower=(11.0, 13.0, 15.0, 17.0),
+        upper=(13.0, 15.0, 17.0, 19.0),
+    )
+    view = ForecastView.from_event(event, series)
+    assert list(view.time) == [6, 7, 8, 9] and list(view.actual) == [12, 14, 16, 18]
+    assert view.has_band and (view.level, view.coverage) == (0.9, 0.5)
+    assert view.future is None and view.backtest is None
+    assert not len(ForecastView.from_event(event, None))  # no series: nothing to draw against
+
+
+def test_forecast_controls_step_the_window_within_the_data():
+    c = ForecastControls()
+    assert c.span == DEFAULT_SPAN
+    c.back(461)
+    assert c.offset == 60  # half a window
+    c.wider(461)
+    assert (c.span, c.offset) == (240, 60)
+    c.wider(461)
+    c.wider(461)
+    assert c.span is None and c.offset == 0  # past 480 of 461: all of them, nothing to scroll
+    c.narrower(461)
+    assert c.span == 240
+    for _ in range(5):
+        c.narrower(461)
+    assert c.span == 30  # the narrowest
+    for _ in range(40):
+        c.back(461)
+    assert c.offset == 431  # the window's left edge at the first point
+    for _ in range(40):
+        c.forward(461)
+    assert c.offset == 0
+    c.toggle_backtest(461)
+    c.toggle_residuals(461)  # from the backtest: the residuals
+    assert (c.backtest, c.residuals) == (False, True)
+    c.reset()
+    assert (c.offset, c.residuals, c.backtest, c.span) == (0, False, False, 30)
+
+
+def test_the_window_fits_the_chart_until_a_key_sets_it():
+    c, view = ForecastControls(), forecast_view()
+    figure = c.figure(view, 44)  # an 80-column screen's forecast chart
+    assert c.span == fitting_span(44) == 50 and len(figure.traces[3].x) == 50
+    c.figure(view, 100)
+    assert c.span == 130  # a wider chart shows more points apart
+    c.narrower(461)
+    assert c.span == 120 and not c.fit
+    c.figure(view, 44)
+    assert c.span == 120  # the key's choice stays, whatever the width
+    assert fitting_span(0) == 30
+
+
+def test_backtest_figure_and_table():
+    bt = Backtest(
+        horizon=30,
+        origins=432,
+        model=tuple(3 + 0.1 * h for h in range(30)),
+        naive=tuple(5 + 0.2 * h for h in range(30)),
+        seasonal=tuple(7.0 for _ in range(30)),
+        coverage=tuple(0.8 - 0.002 * h for h in range(30)),
+        level=0.8,
+    )
+    figure = backtest_figure(bt)
+    assert [t.label for t in figure.traces] == ["model", "naive", "seasonal naive"]
+    assert list(figure.traces[0].x) == list(range(1, 31)) and figure.whole_x
+    assert figure.xlabel == "steps ahead"
+    assert figure.caption[0] == "80% interval covered 74–80% of the points, by step · 432 origins"
+    text = to_text(figure, 70, 18)
+    assert text is not None and "seasonal naive" in text
+    monthly = date_axis([f"2020-{m:02d}-01" for m in range(1, 13)])
+    assert backtest_figure(bt, monthly).xlabel.startswith("steps ahead · one step: monthly")
+    assert backtest_figure(None).hint == "This run has no backtest."
+    lines = backtest_lines(bt)
+    assert lines[0] == "step  model  naive season 80% in"
+    assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3", "5", "10", "20", "30"]
+    assert lines[1] == "1      3.00   5.00   7.00    80%"
+    assert max(len(line) for line in lines) <= 32  # fits the app's run log
+    bare = Backtest(2, 10, (1.0, math.nan), (2.0, 3.0))
+    assert backtest_lines(bare) == [
+        "step  model  naive",
+        "1      1.00   2.00",
+        "2         –   3.00",
+    ]
+    assert backtest_steps(1000)[-1] == 1000 and len(backtest_steps(1000)) <= 12
+    assert coverage_text(0.8, 0.784) == "80% interval covered 78% of the validation points"
+
+
+def test_a_caption_shows_under_the_chart_in_the_app():
+    async def scenario() -> None:
+        app = ChartApp()
+        async with app.run_test(size=(70, 20)) as pilot:
+            chart = app.query_one(Chart)
+            chart.show(forecast_figure(forecast_view()))
+            await pilot.pause(0.2)
+            lines = str(chart.render()).splitlines()
+            assert len(lines) == 20
+            assert lines[-1] == "80% interval covered 78% of the validation points"
 
     asyncio.run(scenario())

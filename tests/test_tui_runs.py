@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pilot import make_app, make_runs, pilot_test, ready
-from textual.widgets import DataTable, Static
+from pilot import SAVED_BACKTEST, labels, make_app, make_runs, pilot_test, ready, trace
+from textual.widgets import DataTable, Input, Static
 
 from tui.chart import Chart
+from tui.figures import fitting_span
 from tui.runs_pane import RunsPane
+from tui.screens import AskScreen
 
 
 @pilot_test
@@ -64,3 +66,52 @@ async def test_finished_run_appears_in_runs_view(tmp_path):
         await pilot.press("ctrl+t")  # the scripted run saves nothing, but the view reloads
         await pilot.pause(0.3)
         assert len(runs.runs) == 4
+
+
+@pilot_test
+async def test_a_saved_run_shows_its_band_future_and_backtest_and_forecasts_again(tmp_path):
+    make_runs(tmp_path / "runs")
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("4", "enter")  # the best run: course-lstm-2, with a band and future
+        await pilot.pause(0.3)
+        pane = app.query_one(RunsPane)
+        chart = app.query_one("#run-forecast", Chart)
+        figure = chart.figure
+        assert labels(figure) == ["80% interval", "forecast", "actual", "future"]
+        assert list(trace(figure, "future").x) == list(range(1461, 1491))
+        span = pane.controls.span  # as many points as the chart's width shows apart
+        assert span == fitting_span(chart.size.width) and 30 < span < 120
+        band = [t for t in figure.traces if t.color == "gray"]
+        assert [len(t.x) for t in band] == [span, span, 10, 10]  # the future's band reaches 10
+        assert figure.caption[0] == "80% interval covered 78% of the validation points"
+        detail = str(app.query_one("#run-detail", Static).render())
+        assert "80% interval covered 78% of the validation points" in detail
+        assert "30 steps forecast past the data · backtest 1–5 steps ahead (b)" in detail
+        await pilot.press("b")
+        await pilot.pause(0.2)
+        backtest = chart.figure
+        assert backtest.title.startswith("backtest") and "457 origins" in backtest.title
+        assert list(trace(backtest, "model").y) == list(SAVED_BACKTEST.model)
+        assert list(trace(backtest, "seasonal naive").y) == list(SAVED_BACKTEST.seasonal)
+        await pilot.press("b", "minus", "d")
+        await pilot.pause(0.2)
+        residuals = chart.figure
+        assert residuals.title.startswith("residuals")
+        assert len(trace(residuals, "actual − forecast").x) == 60  # the next narrower window
+        assert residuals.caption[0].startswith("80% interval covered 78%")
+        await pilot.press("d", "f")
+        await pilot.pause()
+        assert isinstance(app.screen, AskScreen)
+        app.screen.query_one("#ask-value", Input).value = "45"
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        info = pane.runs[0]
+        assert app.backend.commands[-1] == ("forecast", str(info.path), 45)
+        future = trace(chart.figure, "future")
+        assert list(future.x) == list(range(1461, 1506))
+        await pilot.press("down", "enter")  # a run without a band or future: neither is drawn
+        await pilot.pause(0.3)
+        assert labels(chart.figure) == ["forecast", "actual"]
+        assert pane.check_action("forecast_backtest", ()) is False

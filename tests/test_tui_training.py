@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 
-from pilot import error_of, log_text, make_app, modern, pilot_test, ready, row, type_into
+from pilot import (
+    error_of,
+    labels,
+    log_text,
+    make_app,
+    modern,
+    pilot_test,
+    ready,
+    row,
+    trace,
+    type_into,
+)
 from textual.widgets import Input, Static
 
 from engine.events import RunFailed, RunStarted
 from engine.presets import get_preset
+from engine.specs import ForecastSpec
 from tui.chart import Chart
+from tui.figures import SPLIT_COLOR, fitting_span
 from tui.numbers import fmt_number
-from tui.screens import PickScreen
+from tui.screens import AskScreen, PickScreen
 from tui.training_pane import TrainingPane
 
 
@@ -40,8 +53,19 @@ async def test_training_fills_log_and_charts_and_forecast(tmp_path):
         loss = app.query_one("#loss-chart", Chart).figure
         assert [t.label for t in loss.traces] == ["loss", "MAE"] and len(loss.traces[0].x) == 6
         assert len(app.query_one("#lr-chart", Chart).figure.traces[0].y) == 6
-        forecast = app.query_one("#forecast-chart", Chart).figure
-        assert "naive 5.94" in forecast.title and len(forecast.traces[1].y) == 461
+        chart = app.query_one("#forecast-chart", Chart)
+        forecast = chart.figure
+        assert "naive 5.94" in forecast.title
+        assert labels(forecast) == ["80% interval", "forecast", "actual", "future"]
+        span = fitting_span(chart.size.width)  # the points its width shows apart
+        assert 30 <= span < 120 and len(trace(forecast, "forecast").y) == span
+        assert list(trace(forecast, "future").x) == list(range(1461, 1491))  # 30 past the data
+        assert forecast.vlines == ((1460.0, SPLIT_COLOR),)  # the last actual point
+        assert forecast.xlabel == f"last {span} of 461 · 30 ahead"
+        assert forecast.caption[0] == "80% interval covered 78% of the validation points"
+        assert "80% interval covered 78% of the validation points" in log
+        assert "30 steps forecast past the data, 80% interval for 20 (f: another N)" in log
+        assert "backtest" not in log  # a horizon of 1 has none
         assert "MAE" in str(app.query_one("#state", Static).render())
 
 
@@ -345,3 +369,167 @@ async def test_events_of_an_old_run_are_ignored(tmp_path):
         app.post_message(RunEvent(99, RunFailed("x", "train", "not ours")))
         await pilot.pause()
         assert app.live is not None and "not ours" not in log_text(app)
+
+
+def horizon(steps: int, **forecast) -> object:
+    """The course's experiment forecasting ``steps`` ahead (a backtest over as many)."""
+    base = get_preset("course-rnn")
+    return dataclasses.replace(base, forecast=ForecastSpec(horizon=steps, **forecast))
+
+
+@pilot_test
+async def test_forecast_chart_keys_window_scroll_residuals_and_backtest(tmp_path):
+    app = make_app(tmp_path, experiment=horizon(5), epochs=6)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        pane = app.query_one(TrainingPane)
+        chart = app.query_one("#forecast-chart", Chart)
+        assert "backtest: MAE 1 to 5 steps ahead from 457 origins (b)" in log_text(app)
+        assert "step  model  naive season 80% in" in log_text(app)
+        app.query_one("#charts").focus()
+        await pilot.press("c")  # another chart in front: the forecast keys bring it back
+        await pilot.press("minus")
+        await pilot.pause(0.2)
+        assert pane.current_chart == 3
+        assert pane.controls.span == 30  # from the 50 the chart fits, the next narrower
+        assert list(trace(chart.figure, "forecast").x) == list(range(1431, 1461))
+        await pilot.press("left_square_bracket")  # half a window back: the future is out of view
+        await pilot.pause(0.2)
+        figure = chart.figure
+        assert list(trace(figure, "forecast").x) == list(range(1416, 1446))
+        assert "future" not in labels(figure) and figure.vlines == ()
+        assert figure.xlabel == "points 417–446 of 461"
+        await pilot.press("right_square_bracket", "plus", "plus")  # at the end, 120 points
+        await pilot.pause(0.2)
+        figure = chart.figure
+        assert len(trace(figure, "forecast").x) == 120 and "future" in labels(figure)
+        await pilot.press("plus", "plus")  # 240, then past 461: every point
+        await pilot.pause(0.2)
+        assert chart.figure.xlabel == "all 461 points · 30 ahead"
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        figure = chart.figure
+        assert figure.title.startswith("residuals (actual − forecast)")
+        assert labels(figure) == ["80% interval", "actual − forecast"]
+        assert figure.hlines == ((0.0, SPLIT_COLOR),)
+        view = pane.view
+        assert view is not None
+        residual = trace(figure, "actual − forecast")
+        assert list(residual.y) == list(view.actual - view.forecast)
+        band = [t for t in figure.traces if t.color == "gray"]
+        assert [round(float(t.y[0]), 9) for t in band] == [
+            round(float(view.lower[0] - view.forecast[0]), 9),
+            round(float(view.upper[0] - view.forecast[0]), 9),
+        ]
+        await pilot.press("b")
+        await pilot.pause(0.2)
+        figure = chart.figure
+        assert figure.title.startswith("backtest")
+        assert labels(figure) == ["model", "naive", "seasonal naive"]
+        assert list(trace(figure, "model").x) == [1, 2, 3, 4, 5]
+        model = list(trace(figure, "model").y)
+        assert model == sorted(model)  # the error grows with the step
+        assert figure.caption[-1] == "80% interval: 78–80% in"
+        await pilot.press("b")  # back to the view it left: the residuals
+        await pilot.pause(0.2)
+        assert chart.figure.title.startswith("residuals")
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        assert chart.figure.title.startswith("forecast ·")
+
+
+@pilot_test
+async def test_forecast_keys_wait_for_a_forecast_and_backtest_key_for_a_backtest(tmp_path):
+    app = make_app(tmp_path, epochs=3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        pane = app.query_one(TrainingPane)
+        assert pane.check_action("forecast_wider", ()) is False
+        await pilot.press("3")
+        app.query_one("#charts").focus()
+        await pilot.press("minus", "d")
+        await pilot.pause()
+        assert app.query_one("#forecast-chart", Chart).figure.traces == ()
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        assert pane.check_action("forecast_wider", ()) is True
+        assert pane.check_action("forecast_backtest", ()) is False  # horizon 1: no backtest
+        await pilot.press("f")  # this run was not saved: no model to forecast with
+        await pilot.pause()
+        assert not isinstance(app.screen, AskScreen)
+        assert any("not saved" in n.message for n in app._notifications)
+        assert not [c for c in app.backend.commands if c[0] == "forecast"]
+
+
+@pilot_test
+async def test_set_future_steps_asks_the_engine_and_shows_the_answer(tmp_path):
+    run_dir = str(tmp_path / "runs" / "run-train")
+    app = make_app(tmp_path, epochs=3, run_dir=run_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        app.query_one("#charts").focus()
+        await pilot.press("d", "f")
+        await pilot.pause()
+        assert isinstance(app.screen, AskScreen)
+        field = app.screen.query_one("#ask-value", Input)
+        assert field.value == "30"  # the steps forecast so far
+        for bad, message in (
+            ("0", "forecast.future = 0: a whole number from 1 to 10,000"),
+            ("10001", "forecast.future = 10001: a whole number from 1 to 10,000"),
+            ("2.5", "forecast.future = 2.5: a whole number from 1 to 10,000"),
+            ("ten", "forecast.future = 'ten': a whole number from 1 to 10,000"),
+        ):
+            field.value = bad
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, AskScreen), bad
+            assert str(app.screen.query_one("#ask-problem", Static).render()) == message
+        assert not [c for c in app.backend.commands if c[0] == "forecast"]
+        field.value = "12"
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, AskScreen)
+        assert app.backend.commands[-1] == ("forecast", run_dir, 12)
+        figure = app.query_one("#forecast-chart", Chart).figure
+        assert not figure.title.startswith("residuals")  # the answer is shown as a forecast
+        future = trace(figure, "future")
+        assert list(future.x) == list(range(1461, 1473))
+        assert "12 steps forecast past the data, 80% interval for all (f: another N)" in log_text(
+            app
+        )
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.screen.query_one("#ask-value", Input).value == "12"
+        await pilot.press("escape")  # cancels: nothing is asked of the engine
+        await pilot.pause()
+        assert not isinstance(app.screen, AskScreen)
+        assert [c for c in app.backend.commands if c[0] == "forecast"] == [
+            ("forecast", run_dir, 12)
+        ]
+
+
+@pilot_test
+async def test_a_failed_forecast_is_notified_and_the_chart_keeps_its_future(tmp_path):
+    run_dir = str(tmp_path / "runs" / "run-train")
+    app = make_app(
+        tmp_path, epochs=3, run_dir=run_dir, forecast_fails="the run folder has no model.keras"
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        app.query_one("#charts").focus()
+        await pilot.press("f")
+        await pilot.pause()
+        app.screen.query_one("#ask-value", Input).value = "50"
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.backend.commands[-1] == ("forecast", run_dir, 50)
+        assert any("no model.keras" in n.message for n in app._notifications)
+        assert "Forecast of 50 steps failed: the run folder has no model.keras" in log_text(app)
+        future = trace(app.query_one("#forecast-chart", Chart).figure, "future")
+        assert len(future.x) == 30  # the run's own forecast past the data stays

@@ -19,6 +19,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.markup import escape
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -42,7 +43,7 @@ from engine.events import (
 from engine.presets import as_edited
 from engine.runstore import RunStore
 from engine.specs import Experiment
-from tui.backend import Backend, EngineState, EngineStateName, RunEvent
+from tui.backend import Backend, EngineState, EngineStateName, ForecastResult, RunEvent
 from tui.numbers import fmt_number, ladder_text, worse_than
 from tui.pane import Pane
 from tui.series_pane import SeriesPane
@@ -58,6 +59,7 @@ PANES = {"series": SeriesPane.TITLE, "model": "Model", "training": "Training", "
 MOVES = {f"show_pane('{name}')" for name in PANES} | {"leave_field"}  # F1 lists them in one row
 STATUS_INTERVAL = 0.5  # seconds between top-bar updates while epochs stream in
 QUIT_GRACE = 1.5  # seconds a live run gets to stop and save when the app quits
+PALETTE_KEY_WIDTH = 13  # the footer's palette key, docked at its right, and its margin
 
 
 def _breakpoint(size: int, breakpoints: list[tuple[int, str]]) -> str:
@@ -77,10 +79,11 @@ class LiveRun:
 
 
 class AppFooter(Footer):
-    """The footer with the app's keys first.
+    """The footer with the app's keys first, and only the keys that fit.
 
     Textual's footer lists the focused widget's keys before the app's; at 80 columns that pushed
-    the run keys (train, sweep, stop) off the screen.
+    the run keys (train, sweep, stop) off the screen. Keys past the width would run under the
+    palette key docked at the right and garble it; they are left out (F1 lists every key).
     """
 
     def compose(self) -> ComposeResult:
@@ -91,7 +94,26 @@ class AppFooter(Footer):
             action = getattr(widget, "action", None)
             return app_actions.index(action) if action in app_actions else len(app_actions)
 
-        return sorted(keys, key=rank)
+        room, shown = self.app.size.width - PALETTE_KEY_WIDTH, []
+        for widget in sorted(keys, key=rank):
+            key = getattr(widget, "key_display", None)  # a FooterKey (not exported by Textual)
+            if isinstance(key, str) and not widget.has_class("-command-palette"):
+                description = getattr(widget, "description", "")
+                # the key, a space and its description, then a gap (compact)
+                width = cell_len(f"{key} {description}" if description else key) + 1
+                if width - 1 > room:  # the last key's gap may lie under the palette
+                    continue
+                room -= width
+            shown.append(widget)
+        return shown
+
+    _composed_width: int | None = None
+
+    async def on_resize(self) -> None:
+        """A wider or narrower screen has room for other keys."""
+        if self.size.width != self._composed_width:
+            self._composed_width = self.size.width
+            await self.recompose()
 
 
 def result_variants(metrics: dict[str, float]) -> tuple[str, ...]:
@@ -146,11 +168,9 @@ class SeqlabCommands(Provider):
         pane = app.current_pane
         for binding in getattr(type(pane), "BINDINGS", []):
             if isinstance(binding, Binding):
-                keys = (
-                    binding.key.split(",")[0]
-                    .replace("left_square_bracket", "[")
-                    .replace("right_square_bracket", "]")
-                )
+                from tui.screens import key_label
+
+                keys = key_label(binding.key.split(",")[0])
                 yield (
                     f"{binding.tooltip or binding.description} ({keys})",
                     f"{pane.TITLE} pane",
@@ -576,6 +596,8 @@ class SeqlabApp(App[None]):
             return isinstance(model, ModelPane) and model.can_fix()
         if action == "use_lr":
             return bool(self.training.suggestions) and self.live is None
+        if action == "leave_field":
+            return len(self.screen_stack) == 1  # in a dialog, escape is the dialog's
         return True
 
     def _start(self, kind: RunKind) -> None:
@@ -675,6 +697,56 @@ class SeqlabApp(App[None]):
             self.notify(str(exc), title="Cannot use this rate", severity="error", markup=False)
             return
         self.log_line(f"Learning rate set to {fmt_number(rate)} ({name}). Press ctrl+t to train.")
+
+    def ask_forecast(self, run_dir: str, steps: int) -> None:
+        """Asks how many steps to forecast past the end of the saved run's data, then asks the
+        engine (the answer is a ForecastResult)."""
+        from engine.specs import ForecastSpec, check_value
+        from tui.screens import AskScreen
+
+        def check(text: str) -> str | None:
+            value: object = text.strip()
+            for kind in (int, float):  # "2.5" is told it must be whole, not that it is text
+                try:
+                    value = kind(text.strip())
+                    break
+                except ValueError:
+                    continue
+            problem = check_value(ForecastSpec, "future", value, "forecast.future")
+            return None if problem is None else str(problem)
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                return
+            n = int(text.strip())
+            self.log_line(f"Forecasting {n} steps past the end of the data…")
+            self.backend.forecast(run_dir, n)
+
+        self.push_screen(
+            AskScreen(
+                "Steps to forecast past the end of the data",
+                str(steps),
+                check,
+                note="1 to 10,000 · enter forecasts · esc cancels",
+            ),
+            answered,
+        )
+
+    def on_forecast_result(self, message: ForecastResult) -> None:
+        """The engine's answer to ``ask_forecast``: the panes showing that run show it."""
+        if message.future is None:
+            self.log_line(f"Forecast of {message.steps} steps failed: {message.message}")
+            self.notify(message.message, title="Forecast failed", severity="error", markup=False)
+            return
+        from tui.runs_pane import RunsPane
+
+        shown = self.training.show_future(message.run_dir, message.future)
+        runs = self.pane("runs")
+        if isinstance(runs, RunsPane):
+            shown = runs.show_future(message.run_dir, message.future) or shown
+        if not shown:
+            self.log_line(f"Forecast {message.steps} steps for {message.run_dir}.")
+        self.refresh_bindings()
 
     def action_help(self) -> None:
         from tui.model_pane import ModelPane

@@ -3,25 +3,119 @@
 ``Chart`` rebuilds the whole plotext figure from its ``Figure`` on every render (see
 ``tui.plotting`` for why). Updates are coalesced to at most ``MAX_FPS`` renders a second, fewer
 when a build is slow (``REPAINT_COST_FACTOR``), so that charts cannot starve a training run of CPU.
+A figure's caption (e.g. the interval's coverage) is the line under the plot.
+
+``forecast_bindings`` are the forecast chart's keys, the same in the training pane and the runs
+view: its window, scrolling, the residual and backtest views, and steps past the data.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.align import Align
 from rich.text import Text
 from textual.app import RenderResult
+from textual.binding import Binding
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
-from tui.plotting import Figure, draw
+from tui.figures import ForecastControls
+from tui.plotting import Figure, caption_line, draw
 
 MAX_FPS = 10.0
 # A chart waits between repaints at least this many times as long as its last build took, so
 # drawing takes at most ~5% of a core per chart however fast epochs come.
 REPAINT_COST_FACTOR = 20.0
+
+WINDOW = Binding.Group("Window", compact=True)
+SCROLL = Binding.Group("Scroll", compact=True)
+# The forecast chart's keys in the training pane and the runs view (a saved run's forecast).
+FORECAST_BINDINGS = [
+    ("d", "residuals", "Resid", "Forecast chart: residuals (actual − forecast) / the forecast"),
+    ("b", "backtest", "Backtest", "Forecast chart: the backtest's MAE per step ahead / back"),
+    ("f", "future", "Future", "Forecast N steps past the end of the data (asks for N)"),
+]
+
+
+def forecast_bindings(pane: str) -> list[Binding]:
+    """The forecast chart's keys for ``pane`` ("training", "runs"): window, scroll, views."""
+    keys = [
+        Binding(
+            "minus",
+            "forecast_narrower",
+            "Window",
+            key_display="-",
+            tooltip="Forecast chart: fewer validation points (narrower window)",
+            id=f"{pane}.forecast_narrower",
+            group=WINDOW,
+            show=False,
+        ),
+        Binding(
+            "plus,equals_sign",
+            "forecast_wider",
+            "Window",
+            key_display="+",
+            tooltip="Forecast chart: more validation points (wider window)",
+            id=f"{pane}.forecast_wider",
+            group=WINDOW,
+            show=False,
+        ),
+        Binding(
+            "left_square_bracket",
+            "forecast_back",
+            "Scroll",
+            key_display="[",
+            tooltip="Forecast chart: scroll back towards the start of the validation period",
+            id=f"{pane}.forecast_back",
+            group=SCROLL,
+            show=False,
+        ),
+        Binding(
+            "right_square_bracket",
+            "forecast_forward",
+            "Scroll",
+            key_display="]",
+            tooltip="Forecast chart: scroll forward, towards the forecast past the data",
+            id=f"{pane}.forecast_forward",
+            group=SCROLL,
+            show=False,
+        ),
+    ]
+    keys += [
+        Binding(key, f"forecast_{name}", description, tooltip=tooltip, id=f"{pane}.forecast_{name}")
+        for key, name, description, tooltip in FORECAST_BINDINGS
+    ]
+    return keys
+
+
+class ForecastKeys:
+    """The actions of ``forecast_bindings`` that change the chart's window and view, for a pane
+    that keeps ``ForecastControls``: each goes through the pane's ``_forecast_key``, which applies
+    the change to its controls and redraws (``action_forecast_future`` is each pane's own)."""
+
+    def _forecast_key(self, change: Callable[[ForecastControls, int], None]) -> None:
+        raise NotImplementedError
+
+    def action_forecast_wider(self) -> None:
+        self._forecast_key(ForecastControls.wider)
+
+    def action_forecast_narrower(self) -> None:
+        self._forecast_key(ForecastControls.narrower)
+
+    def action_forecast_back(self) -> None:
+        self._forecast_key(ForecastControls.back)
+
+    def action_forecast_forward(self) -> None:
+        self._forecast_key(ForecastControls.forward)
+
+    def action_forecast_residuals(self) -> None:
+        self._forecast_key(ForecastControls.toggle_residuals)
+
+    def action_forecast_backtest(self) -> None:
+        self._forecast_key(ForecastControls.toggle_backtest)
 
 
 class Chart(PlotextPlot):
@@ -76,7 +170,7 @@ class Chart(PlotextPlot):
         self.renders += 1
         start = time.perf_counter()
         if draw(self.plt, figure, self.size.width):
-            result = super().render()
+            result = self._build(caption_line(figure, self.size.width))
         else:
             text = Text(justify="center")
             if figure.title:
@@ -86,3 +180,17 @@ class Chart(PlotextPlot):
         self._rendered = (figure, key, result)
         self._build_seconds = time.perf_counter() - start
         return result
+
+    def _build(self, caption: str) -> RenderResult:
+        """The drawn plot, one line shorter when a caption goes under it (as
+        ``PlotextPlot.render`` builds it, which has no room for one)."""
+        if not caption:
+            return super().render()
+        width, height = self.size.width, self.size.height - 1
+        self.plt.plotsize(width, height)
+        self.plt._set_size(width, height)  # see PlotextPlot.render: plotsize alone may not stick
+        self.plt.theme(self._get_plotext_theme_name(self.app.theme))
+        text = Text.from_ansi(self.plt.build().removesuffix("\n"))
+        text.append("\n")
+        text.append(caption, style="italic")
+        return text

@@ -25,19 +25,22 @@ from typing import Any, TextIO
 from engine import config
 from engine.baselines import baselines
 from engine.errors import DataError, FieldProblem, SeqlabError
-from engine.events import RunFailed, RunFinished, RunStopped
+from engine.events import Backtest, FutureForecast, RunFailed, RunFinished, RunStopped
 from engine.lint import Lint, lint
 from engine.presets import PRESETS, as_edited, resolve
 from engine.runstore import RunStore
 from engine.series import load_series, period_of
 from engine.shapes import fmt_shape, infer_experiment
-from engine.specs import OPTIMIZERS, Experiment, check_value
+from engine.specs import OPTIMIZERS, STRATEGIES, Experiment, check_value
 from engine.stop import StopRequest
 from tui.cli_output import (
     SWEEP_CHART_HEIGHT,
     EventPrinter,
+    dates_text,
     duration,
     fmt,
+    future_json,
+    future_table,
     jsonable,
     metrics_table,
     print_chart,
@@ -46,7 +49,13 @@ from tui.cli_output import (
     suggestion_lines,
     table,
 )
-from tui.numbers import ladder_text, worse_than
+from tui.numbers import (
+    backtest_lines,
+    backtest_verdict,
+    coverage_text,
+    ladder_text,
+    worse_than,
+)
 
 EXIT_USAGE = 2
 
@@ -145,6 +154,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     print(f"total params: {total}")
     if report.mode:
         print(f"mode: {report.mode}")
+    f = exp.forecast
+    how = "a last Dense of that many units" if f.strategy == "direct" else "fed its own forecasts"
+    print(
+        f"forecast: {f.horizon} step{'s' if f.horizon != 1 else ''} ahead, {f.strategy} ({how}); "
+        f"{f.level:.0%} interval; {f.future} steps past the end"
+    )
     for p in report.problems:
         print(f"problem: {p}")
     for x in lints:
@@ -196,6 +211,9 @@ RUN_FLAGS = (
     ("--batch", "window", "batch_size", int),
     ("--window", "window", "window", int),
     ("--split", "series", "split_time", int),
+    ("--horizon", "forecast", "horizon", int),
+    ("--strategy", "forecast", "strategy", str),
+    ("--future", "forecast", "future", int),
 )
 SHARED_FLAGS = ("--optimizer", "--batch", "--window", "--split")  # a sweep's, kept for its run
 SWEEP_FLAGS = (
@@ -370,6 +388,7 @@ def _print_finished(apply: str, done: RunFinished, store: RunStore) -> None:
         print(f"MSE {fmt(m.get('val_mse'))} (naive {fmt(m.get('naive_mse'))})")
         for note in done.notes:
             print(f"note: {note}")
+        _print_forecasts(m, done.future, done.backtest, done.run_id)
         print(f"run saved in {done.run_dir}")
         return
     assert done.run_dir is not None  # the command line always trains with a store
@@ -387,6 +406,32 @@ def _print_finished(apply: str, done: RunFinished, store: RunStore) -> None:
     else:
         print("no rate to recommend: see the notes and the chart")
     print(f"run saved in {done.run_dir}")
+
+
+def _print_forecasts(
+    metrics: dict[str, Any],
+    future: FutureForecast | None,
+    backtest: Backtest | None,
+    run_id: str,
+) -> None:
+    """What a training run adds to its MAE: the interval's coverage, the backtest with its
+    verdict against the naive forecast, and where the forecast past the end is."""
+    level, coverage = metrics.get("interval_level"), metrics.get("coverage")
+    if isinstance(level, (int, float)) and isinstance(coverage, (int, float)):
+        print(coverage_text(level, coverage))
+    if backtest is not None:
+        print(
+            f"backtest: MAE 1 to {backtest.horizon} steps ahead from {backtest.origins} "
+            "validation origins (no refitting)"
+        )
+        print("\n".join(backtest_lines(backtest, max_rows=backtest.horizon)))
+        print(f"verdict: {backtest_verdict(backtest)}")
+    if future is not None and future.values:
+        n = len(future.values)
+        span = f" ({future.dates[0]} to {future.dates[-1]})" if future.dates else ""
+        print(f"forecast past the end: {n} steps{span}; 'seqlab forecast {run_id}' lists them")
+        for note in future.notes:
+            print(f"note: {note}")
 
 
 def _print_sweep(
@@ -481,7 +526,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         for note in notes:
             print(f"note: {note}")
         return 0
-    from tui.figures import History, forecast_figure, loss_figure
+    from tui.figures import ForecastView, History, forecast_figure, loss_figure
 
     if "val_mae" in m:
         print()
@@ -490,11 +535,86 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         print()
         print(metrics_table(m))
+        print()
+        _print_forecasts(m, store.future(info.path), store.backtest(info.path), info.run_id)
     history = History.from_rows(store.history(info.path), kept=info.best_epoch)
     print_chart(loss_figure(history))
     forecast = store.forecast(info.path)
     if forecast is not None:
-        print_chart(forecast_figure(forecast.time, forecast.actual, forecast.forecast, m))
+        future, backtest = store.future(info.path), store.backtest(info.path)
+        view = ForecastView.from_saved(forecast, future, m, backtest=backtest)
+        print_chart(forecast_figure(view))
+    return 0
+
+
+def _load_saved(args: argparse.Namespace) -> Any:
+    """The saved run's model (engine.run_forecast), TensorFlow's log lines kept off the screen."""
+    from engine import run_forecast
+
+    store = _store(args)
+    info = store.find(args.run)  # a bad RUN is told before TensorFlow loads
+    log = store.root / "tensorflow.log" if store.root.is_dir() else Path(os.devnull)
+    with _native_stderr_to(log):
+        return run_forecast.load(info.path, store)
+
+
+def _csv_target(text: str) -> Path:
+    """Where ``--csv`` writes: refused up front when it is a folder or its folder is missing."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise CliError(f"--csv {text}: is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise CliError(f"--csv {text}: the folder {path.parent} does not exist")
+    return path
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from engine import run_forecast
+    from engine.runstore import atomic_write, future_csv
+
+    target = _csv_target(args.csv) if args.csv else None
+    saved = _load_saved(args)
+    steps = args.steps or saved.exp.forecast.future
+    future = run_forecast.forecast_run(saved, steps)
+    if target is not None:
+        try:
+            atomic_write(target, future_csv(future))
+        except OSError as exc:
+            raise CliError(f"--csv {args.csv}: cannot write it ({exc.strerror or exc})") from None
+    if args.json:
+        print(json.dumps(future_json(saved.run_id, future)))
+        return 0
+    series = saved.series
+    last = f", last {series.dates.iso(len(series) - 1)}" if series.dates is not None else ""
+    print(
+        f"{saved.exp.name}: {steps} steps past the end of {series.name} "
+        f"({len(series)} points{last}), run {saved.run_id}"
+    )
+    if series.dates is not None:
+        print(dates_text(series))
+    print(future_table(future))
+    for note in future.notes:
+        print(f"note: {note}")
+    if target is not None:
+        print(f"written to {target}")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from engine import run_forecast
+
+    saved = _load_saved(args)
+    horizon = args.horizon or saved.exp.forecast.horizon
+    tested = run_forecast.backtest_run(saved, horizon)
+    if args.json:
+        print(json.dumps(jsonable({"run": saved.run_id, **dataclasses.asdict(tested)})))
+        return 0
+    print(
+        f"{saved.exp.name}: backtest of run {saved.run_id}, {horizon} steps ahead from each of "
+        f"{tested.origins} validation origins (no refitting)"
+    )
+    print("\n".join(backtest_lines(tested, max_rows=tested.horizon)))
+    print(f"verdict: {backtest_verdict(tested)}")
     return 0
 
 
@@ -544,6 +664,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiment", metavar="FILE_OR_PRESET")
     p.add_argument("--epochs", metavar="N", help="epochs to train (default: the experiment's)")
     p.add_argument("--lr", metavar="X", help="learning rate (default: the experiment's)")
+    p.add_argument("--horizon", metavar="H", help="steps ahead each forecast covers (backtest)")
+    p.add_argument(
+        "--strategy", metavar="NAME", help=f"multi-step forecasts: {', '.join(STRATEGIES)}"
+    )
+    p.add_argument("--future", metavar="N", help="steps forecast past the end of the data")
     _add_shared_flags(p)
     p.add_argument("--runs", metavar="DIR", help=runs_help)
     p.add_argument("--json", action="store_true", help="print one JSON object per event")
@@ -569,6 +694,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", metavar="DIR", help=runs_help)
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("forecast", help="forecast past the end of the data from a saved run")
+    p.add_argument("run", metavar="RUN", help="run folder, id, or a unique part of the id")
+    p.add_argument(
+        "--steps",
+        type=_positive_int,
+        help="steps past the end (default: the run's forecast.future)",
+    )
+    p.add_argument("--csv", metavar="FILE", help="also write the forecast to a CSV file")
+    p.add_argument("--runs", metavar="DIR", help=runs_help)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser(
+        "backtest", help="a saved run's MAE per step ahead from every validation origin"
+    )
+    p.add_argument("run", metavar="RUN", help="run folder, id, or a unique part of the id")
+    p.add_argument(
+        "--horizon", type=_positive_int, help="steps ahead (default: the run's forecast.horizon)"
+    )
+    p.add_argument("--runs", metavar="DIR", help=runs_help)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("show", help="a saved run: summary, loss and forecast charts")
     p.add_argument("run", metavar="RUN", help="run folder, id, or a unique part of the id")

@@ -14,7 +14,15 @@ import sys
 from collections.abc import Mapping, Sequence, Set
 from typing import TYPE_CHECKING, Any
 
-from engine.events import EpochEnded, Event, RunFinished, RunStarted, SweepPoint, event_dict
+from engine.events import (
+    EpochEnded,
+    Event,
+    FutureForecast,
+    RunFinished,
+    RunStarted,
+    SweepPoint,
+    event_dict,
+)
 from engine.series import Series
 from engine.sweep import SUGGESTIONS
 
@@ -72,10 +80,24 @@ def series_line(series: Series) -> str:
         label = f" ({series.labels[i]})" if series.labels else ""
         return f"{float(series.values[i]):g}{label}"
 
-    return (
+    line = (
         f"{series.name}, {len(series)} points ({len(series.train)} train, "
         f"{len(series.valid)} validation), first {point(0)}, last {point(-1)}"
     )
+    return line + (f"; {dates_text(series)}" if series.dates is not None else "")
+
+
+def dates_text(series: Series) -> str:
+    """What the date column was read as: its frequency, or why it is not used for the future."""
+    dates = series.dates
+    if dates is None:
+        return ""
+    parts = []
+    if dates.frequency is not None:
+        parts.append(f"dates {dates.frequency.describe()}")
+    if dates.note:
+        parts.append(dates.note)
+    return "; ".join(parts)
 
 
 class EventPrinter:
@@ -183,3 +205,35 @@ def print_chart(figure: Figure, height: int = CHART_HEIGHT) -> None:
     if text is not None:
         print()
         print(text)
+
+
+def future_table(future: FutureForecast) -> str:
+    """The forecast past the end of the data, a row per step: date (or time), value, band."""
+    band = future.level is not None
+    headers = ["step", "date" if future.dates else "time", "forecast"]
+    headers += [f"lower {future.level:.0%}", f"upper {future.level:.0%}"] if band else []
+    rows = []
+    for i, value in enumerate(future.values):
+        when = future.dates[i] if future.dates else f"{future.time[i]:g}"
+        row = [str(i + 1), when, f"{value:.4g}"]
+        if band:
+            inside = i < len(future.lower)
+            row += [f"{future.lower[i]:.4g}", f"{future.upper[i]:.4g}"] if inside else ["-", "-"]
+        rows.append(row)
+    return table(headers, rows, right={0, 2, 3, 4})
+
+
+def future_json(run_id: str, future: FutureForecast) -> dict[str, Any]:
+    """``seqlab forecast --json``: the run, the steps (with their band) and the notes."""
+    steps = []
+    for i, value in enumerate(future.values):
+        step: dict[str, Any] = {"step": i + 1, "time": future.time[i], "forecast": value}
+        if future.dates:
+            step["date"] = future.dates[i]
+        if future.level is not None:
+            inside = i < len(future.lower)
+            step["lower"] = future.lower[i] if inside else None
+            step["upper"] = future.upper[i] if inside else None
+        steps.append(step)
+    out = {"run": run_id, "level": future.level, "steps": steps, "notes": list(future.notes)}
+    return jsonable(out)

@@ -7,12 +7,18 @@ screen. ``draw`` starts from a cleared plot each time: plotext 5 rewrites its st
 when it builds a log-scale plot, so keeping a figure between builds would crash or blank the second
 one. Log axes are therefore drawn as log10 values on a linear axis with ``10^k`` tick labels, and
 non-finite values (and non-positive ones on log axes) are dropped before plotext sees them.
+
+Each trace has its own marker (braille dots, "dot" points, "hd" blocks, any one character) so
+that lines stay apart where they cross and the legend's glyphs differ even without colour. A
+band (an interval) is two muted traces, its lower and upper edge: plotext 5 cannot fill between
+two curves, and a filled area would bury the lines drawn over it. x ticks can be labelled by a
+function of the position (dates: ``DateAxis.tick``) while x stays the series' index.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -21,10 +27,13 @@ import numpy as np
 from tui.numbers import fmt_number
 
 Values: TypeAlias = Sequence[float] | np.ndarray  # one coordinate of a trace
+TickLabel: TypeAlias = Callable[[float], str]  # an x position's tick label ("" for none)
 
 POINTS_PER_COLUMN = 4  # braille has 2 dots a column; min and max of each half keep every spike
 TITLE_MARGIN = 2  # plotext leaves out a title that is not this much narrower than the chart
 LARGEST = 1e30  # beyond this plotext's arithmetic overflows; such a loss has diverged anyway
+Y_AXIS_COLUMNS = 8  # what plotext's y tick labels and frame take of a chart's width
+TICK_GAP = 2  # columns between two x tick labels
 
 # plotext colour names map to the 16 ANSI colours, so they stay distinct in a 16-colour terminal.
 COLORS = ("cyan+", "orange", "green+", "magenta+", "red+", "yellow", "blue+", "gray+")
@@ -32,12 +41,14 @@ COLORS = ("cyan+", "orange", "green+", "magenta+", "red+", "yellow", "blue+", "g
 
 @dataclass(frozen=True)
 class Trace:
-    """One line of a chart."""
+    """One line of a chart; with ``points`` its points alone, unconnected."""
 
     x: Values
     y: Values
     label: str = ""
     color: str = COLORS[0]
+    marker: str = "braille"  # a plotext marker name ("braille", "dot", "hd") or one character
+    points: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,9 +65,14 @@ class Figure:
     xlabel: str = ""
     ylim: tuple[float, float] | None = None
     vlines: tuple[tuple[float, str], ...] = ()  # (x, colour) markers, e.g. the split time
+    hlines: tuple[tuple[float, str], ...] = ()  # (y, colour) lines, e.g. zero on residuals
     hint: str = "No data yet."
     notes: tuple[str, ...] = field(default=())  # shown after the title, e.g. values not drawn
     whole_x: bool = False  # x holds counts (epochs): ticks on whole numbers
+    # x tick labels: a function of the position (dates), or fixed (positions, labels)
+    xtick: TickLabel | None = None
+    xticks: tuple[tuple[float, ...], tuple[str, ...]] | None = None
+    caption: tuple[str, ...] = ()  # one line under the chart, then shorter forms of it
 
 
 def clean(
@@ -178,6 +194,33 @@ def smooth(values: Values, weight: float = 0.6) -> np.ndarray:
     return out
 
 
+def labelled_ticks(
+    lo: float, hi: float, label: TickLabel, width: int | None, whole: bool = True
+) -> tuple[list[float], list[str]]:
+    """As many ticks from lo to hi as their labels (from ``label``, e.g. dates) leave room for
+    in a chart ``width`` columns wide; positions without a label are left out."""
+    for count in range(6, 1, -1):
+        ticks = whole_ticks(lo, hi, count) if whole else linear_ticks(lo, hi, count)
+        pairs = [(t, text) for t in ticks if (text := label(t))]
+        if width is None or not pairs:
+            break
+        room = width - Y_AXIS_COLUMNS
+        if len(pairs) * (max(len(text) for _, text in pairs) + TICK_GAP) <= room:
+            break
+    return [t for t, _ in pairs], [text for _, text in pairs]
+
+
+def caption_line(figure: Figure, width: int | None) -> str:
+    """The longest of the figure's caption lines that fits ``width`` (the shortest, cut, if
+    none does); "" without a caption."""
+    if not figure.caption:
+        return ""
+    if width is None:
+        return figure.caption[0]
+    fitting = [line for line in figure.caption if len(line) <= width]
+    return fitting[0] if fitting else figure.caption[-1][:width]
+
+
 def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
     """Draws the figure onto a plotext plot (cleared first); False when there is no point to draw.
 
@@ -194,15 +237,19 @@ def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
         return False
     for xa, ya, trace in drawn:
         kwargs = {"label": trace.label} if trace.label else {}
-        if len(xa) == 1:
-            plt.scatter(xa.tolist(), ya.tolist(), marker="dot", color=trace.color, **kwargs)
+        if len(xa) == 1 or trace.points:
+            marker = "dot" if trace.marker == "braille" and len(xa) == 1 else trace.marker
+            plt.scatter(xa.tolist(), ya.tolist(), marker=marker, color=trace.color, **kwargs)
         else:
-            plt.plot(xa.tolist(), ya.tolist(), marker="braille", color=trace.color, **kwargs)
+            plt.plot(xa.tolist(), ya.tolist(), marker=trace.marker, color=trace.color, **kwargs)
     all_x = np.concatenate([d[0] for d in drawn])
     all_y = np.concatenate([d[1] for d in drawn])
     for x, color in figure.vlines:
         if math.isfinite(x) and (not figure.xlog or x > 0):
             plt.vertical_line(math.log10(x) if figure.xlog else x, color=color)
+    for y, color in figure.hlines:
+        if math.isfinite(y) and (not figure.ylog or y > 0):
+            plt.horizontal_line(math.log10(y) if figure.ylog else y, color=color)
     ylo, yhi = float(all_y.min()), float(all_y.max())
     if figure.ylim is not None:
         lo, hi = figure.ylim
@@ -212,7 +259,12 @@ def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
             plt.ylim(lo, hi)
             ylo, yhi = lo, hi
     xlo, xhi = float(all_x.min()), float(all_x.max())
-    if figure.xlog:
+    if figure.xticks is not None:
+        fixed = [(t, s) for t, s in zip(*figure.xticks, strict=False) if xlo <= t <= xhi]
+        plt.xticks([t for t, _ in fixed], [s for _, s in fixed])
+    elif figure.xtick is not None and not figure.xlog:
+        plt.xticks(*labelled_ticks(xlo, xhi, figure.xtick, width, figure.whole_x))
+    elif figure.xlog:
         plt.xticks(*log_ticks(xlo, xhi))
     elif figure.whole_x:
         ticks = whole_ticks(xlo, xhi)
@@ -241,16 +293,20 @@ def to_text(figure: Figure, width: int, height: int, color: bool = False) -> str
 
     For the command line: plotext's own module-level figure, at exactly the size asked for (also
     when stdout is not a terminal), with no background colour; ANSI codes only with ``color``.
+    The caption, if any, is the last of the ``height`` lines.
     """
     import plotext as plt  # here, so that importing the model loads no plotext
 
+    caption = caption_line(figure, width)
     try:
         if not draw(plt, figure, width):
             return None
         plt.limitsize(False, False)
-        plt.plotsize(width, height)
+        plt.plotsize(width, height - 1 if caption else height)
         plt.theme("clear")
         text = plt.build()
     finally:
         plt.clear_figure()
-    return text if color else plt.uncolorize(text)
+    text = text if color else plt.uncolorize(text)
+    # plotext ends its text with a newline
+    return text.removesuffix("\n") + "\n" + caption if caption else text

@@ -1,7 +1,13 @@
-"""Runs view: saved runs, best validation MAE first; open one to see its charts; compare two."""
+"""Runs view: saved runs, best validation MAE first; open one to see its charts; compare two.
+
+An opened training run shows its loss curves and its forecast chart: the validation period with
+the interval band, the forecast past the data it saved (future.csv) and, on ``b``, its backtest;
+the forecast chart's keys are the training pane's (``tui.chart.forecast_bindings``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
@@ -12,10 +18,19 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from engine.errors import SeqlabError
+from engine.events import FutureForecast
 from engine.runstore import RunInfo, RunStore
-from tui.chart import Chart
-from tui.figures import History, compare_figure, forecast_figure, loss_figure, sweep_figure
-from tui.numbers import ladder_text, worse_than
+from tui.chart import Chart, ForecastKeys, forecast_bindings
+from tui.figures import (
+    ForecastControls,
+    ForecastView,
+    History,
+    compare_figure,
+    forecast_figure,
+    loss_figure,
+    sweep_figure,
+)
+from tui.numbers import coverage_text, ladder_text, worse_than
 from tui.pane import Pane
 
 
@@ -36,7 +51,7 @@ def _score(info: RunInfo) -> Text | str:
     return _num(info.val_mae)
 
 
-class RunsPane(Pane):
+class RunsPane(ForecastKeys, Pane):
     TITLE = "Runs"
     BINDINGS = [
         Binding("enter", "open", "Open", tooltip="Show the run's charts", id="runs.open"),
@@ -56,6 +71,7 @@ class RunsPane(Pane):
             id="runs.edit",
         ),
         Binding("r", "reload", "Reload", tooltip="Read the runs folder again", id="runs.reload"),
+        *forecast_bindings("runs"),
     ]
 
     def __init__(self, store: RunStore) -> None:
@@ -64,6 +80,9 @@ class RunsPane(Pane):
         self.runs: list[RunInfo] = []
         self.marked: list[str] = []  # run ids, in the order they were marked
         self.opened: str | None = None
+        self.view: ForecastView | None = None  # the opened training run's forecast
+        self.view_path: Path | None = None
+        self.controls = ForecastControls()
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -141,6 +160,8 @@ class RunsPane(Pane):
         if info is None:
             return
         self.opened = info.run_id
+        self.view, self.view_path = None, None
+        self.controls.reset()
         path = Path(info.path)
         chart = self.query_one("#run-chart", Chart)
         forecast_chart = self.query_one("#run-forecast", Chart)
@@ -157,15 +178,18 @@ class RunsPane(Pane):
             chart.show(
                 sweep_figure(lrs, losses, suggestions, recommended=metrics.get("recommended"))
             )
-            forecast_chart.show(forecast_figure(None, None, None))
+            forecast_chart.show(forecast_figure(None))
         else:
             history = History.from_rows(self.store.history(path), kept=info.best_epoch)
             chart.show(loss_figure(history))
-            data = self.store.forecast(path)
-            if data is None:
-                forecast_chart.show(forecast_figure(None, None, None, metrics))
-            else:
-                forecast_chart.show(forecast_figure(data.time, data.actual, data.forecast, metrics))
+            self.view = ForecastView.from_saved(
+                self.store.forecast(path),
+                self.store.future(path),
+                metrics,
+                backtest=self.store.backtest(path),
+            )
+            self.view_path = path
+            self._redraw_forecast()
             if info.val_mae is not None:
                 text += f" · validation {ladder_text(metrics, 3)}"
                 if info.best_epoch is not None and info.best_epoch != info.epochs:
@@ -173,7 +197,60 @@ class RunsPane(Pane):
                 worse = _worse(info)
                 if worse:
                     text += f" · worse than {' and '.join(worse)}"
+            text += self._forecast_detail(self.view)
         self.query_one("#run-detail", Static).update(text + f"\n{info.path}")
+        self.seqlab.refresh_bindings()
+
+    @staticmethod
+    def _forecast_detail(view: ForecastView) -> str:
+        """The interval's coverage and what the forecast chart can show, after the ladder."""
+        parts = []
+        if view.level is not None and view.coverage is not None:
+            parts.append(coverage_text(view.level, view.coverage))
+        if view.future is not None:
+            parts.append(f"{len(view.future.values)} steps forecast past the data")
+        if view.backtest is not None:
+            bt = view.backtest
+            parts.append(f"backtest 1–{bt.horizon} steps ahead (b)")
+        return "".join(f" · {p}" for p in parts)
+
+    def _redraw_forecast(self) -> None:
+        chart = self.query_one("#run-forecast", Chart)
+        chart.show(self.controls.figure(self.view, chart.size.width))
+
+    def show_future(self, run_dir: str, future: FutureForecast) -> bool:
+        """A forecast past the data arrived for ``run_dir``: shown if it is the opened run."""
+        if self.view is None or self.view_path is None:
+            return False
+        if Path(run_dir).expanduser().resolve() != self.view_path.expanduser().resolve():
+            return False
+        self.view = self.view.with_future(future)
+        self.controls.offset, self.controls.residuals, self.controls.backtest = 0, False, False
+        self._redraw_forecast()
+        return True
+
+    # --- the forecast chart's keys ---------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The forecast chart's keys apply to an opened training run with a forecast."""
+        if action == "forecast_backtest":
+            return self.view is not None and self.view.backtest is not None
+        if action == "forecast_future":
+            return self.view_path is not None
+        if action.startswith("forecast_"):
+            return self.view is not None and len(self.view) > 0
+        return True
+
+    def _forecast_key(self, change: Callable[[ForecastControls, int], None]) -> None:
+        if self.view is not None:
+            change(self.controls, len(self.view))
+            self._redraw_forecast()
+
+    def action_forecast_future(self) -> None:
+        if self.view_path is None:
+            return
+        steps = self.view.future.values if self.view and self.view.future else ()
+        self.seqlab.ask_forecast(str(self.view_path), len(steps) or self.experiment.forecast.future)
 
     def action_mark(self) -> None:
         info = self._cursor_run()
@@ -199,7 +276,8 @@ class RunsPane(Pane):
                 (f"{n}: {info.name}", History.from_rows(self.store.history(Path(info.path))))
             )
         self.query_one("#run-chart", Chart).show(compare_figure(curves))
-        self.query_one("#run-forecast", Chart).show(forecast_figure(None, None, None))
+        self.view, self.view_path = None, None
+        self.query_one("#run-forecast", Chart).show(forecast_figure(None))
         names = " vs ".join(f"{n}: {by_id[r].run_id}" for n, r in enumerate(self.marked, start=1))
         self.query_one("#run-detail", Static).update(f"comparing {names}")
 

@@ -1,15 +1,16 @@
-"""Modal screens: the key list (F1), the TensorFlow log (F2), and a keyboard picker for choices."""
+"""Modal screens: the key list (F1), the TensorFlow log (F2), a keyboard picker for choices and a
+one-value question (steps to forecast)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList, RichLog, Static
+from textual.widgets import Input, Label, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
 LOG_TAIL_LINES = 400
@@ -29,6 +30,9 @@ def key_label(key: str) -> str:
         "delete": "del",
         "escape": "esc",
         "enter": "enter",
+        "plus": "+",
+        "minus": "-",
+        "equals_sign": "=",
     }
     parts = []
     for k in key.split(","):
@@ -134,3 +138,41 @@ class PickScreen(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+
+class AskScreen(ModalScreen[str | None]):
+    """A question with one typed answer: enter gives it if ``check`` finds no problem in it (the
+    problem is shown under the field, which stays open), escape cancels."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False, id="ask.cancel")]
+
+    def __init__(
+        self, title: str, value: str, check: Callable[[str], str | None], note: str = ""
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.check = check
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box pick-box ask-box"):
+            yield Label(self.title_text, classes="modal-title")
+            yield Input(self.value, id="ask-value", select_on_focus=True)
+            yield Static("", id="ask-problem", classes="field-error")
+            if self.note:
+                yield Static(self.note, classes="modal-note")
+
+    def on_mount(self) -> None:
+        field = self.query_one("#ask-value", Input)
+        field.cursor_blink = getattr(self.app, "blink", True)  # snapshots need it still
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        problem = self.check(event.value)
+        line = self.query_one("#ask-problem", Static)
+        line.update(problem or "")
+        line.display = problem is not None
+        if problem is None:
+            self.dismiss(event.value)

@@ -3,13 +3,18 @@
 The charts are loss/MAE per epoch, learning rate per epoch, the LR sweep and the validation
 forecast. On a wide screen all four show in a grid; on a narrow one the pane shows one at a time
 (``c`` cycles, and a starting or finishing run brings its chart forward).
+
+The forecast chart shows a window of the validation period (``-``/``+`` narrow and widen it,
+``[``/``]`` scroll), the interval band and the forecast past the data; ``d`` shows the residuals,
+``b`` the backtest, and ``f`` asks the engine for another number of steps past the data.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from rich.markup import escape
 from rich.text import Text
@@ -25,6 +30,7 @@ from engine.events import (
     BatchProgress,
     EpochEnded,
     Event,
+    FutureForecast,
     RunFailed,
     RunFinished,
     RunStarted,
@@ -32,12 +38,28 @@ from engine.events import (
     SweepPoint,
 )
 from engine.lint import USED_WHEN, Lint, unused_settings
-from engine.series import load_series
+from engine.series import Series, load_series
 from engine.specs import Experiment, SweepSpec, TrainSpec
-from tui.chart import Chart
-from tui.figures import ZOOMS, History, forecast_figure, loss_figure, lr_figure, sweep_figure
+from tui.chart import Chart, ForecastKeys, forecast_bindings
+from tui.figures import (
+    ZOOMS,
+    ForecastControls,
+    ForecastView,
+    History,
+    fitting_span,
+    loss_figure,
+    lr_figure,
+    sweep_figure,
+)
 from tui.form import SpecForm, field_defs
-from tui.numbers import fmt_number, ladder_text, worse_than
+from tui.numbers import (
+    backtest_lines,
+    coverage_text,
+    fmt_number,
+    ladder_text,
+    percent,
+    worse_than,
+)
 from tui.pane import Pane
 
 TRAIN_FIELDS = field_defs(
@@ -91,6 +113,7 @@ SWEEP_FIELDS = field_defs(
 LOG_LINES = 2000
 UPDATE_INTERVAL = 0.5  # seconds between screen updates while events stream in
 CHARTS = ("loss-chart", "lr-chart", "sweep-chart", "forecast-chart")
+FORECAST_CHART = CHARTS.index("forecast-chart")
 
 
 class ChartDeck(Container, can_focus=True):
@@ -151,7 +174,7 @@ def fitting(variants: tuple[str, ...], width: int) -> str:
     return variants[-1]
 
 
-class TrainingPane(Pane):
+class TrainingPane(ForecastKeys, Pane):
     TITLE = "Training"
     BINDINGS = [
         Binding(
@@ -182,6 +205,7 @@ class TrainingPane(Pane):
             tooltip="Narrow screens: show the next chart",
             id="training.next_chart",
         ),
+        *forecast_bindings("training"),
     ]
 
     def __init__(self) -> None:
@@ -192,12 +216,14 @@ class TrainingPane(Pane):
         self.sweep_losses: list[float] = []
         self.suggestions: dict[str, float] = {}
         self.recommended: str | None = None  # the name of the suggestion the sweep recommends
-        self.forecast: tuple[list[float], list[float], list[float], dict[str, float]] | None = None
+        self.view: ForecastView | None = None  # the last training run's forecast
+        self.run_dir: str | None = None  # where that run was saved (None: not saved)
+        self.controls = ForecastControls()
         self.log_y = False
         self.smoothed = False
         self.zoom = 0
         self.current_chart = 0
-        self._actual: tuple[list[float], list[float]] | None = None  # time, values of validation
+        self._series: Series | None = None  # the live training run's series
         # The log as plain text; the RichLog only lays lines out once it has been shown.
         self.log_lines: deque[str] = deque(maxlen=LOG_LINES)
         # What events changed and the screen does not show yet (see _flush).
@@ -305,12 +331,12 @@ class TrainingPane(Pane):
         """A run is starting: clear its charts and bring them forward."""
         if kind == "train":
             self.history = History()
-            self.forecast = None
+            self.view, self.run_dir = None, None
+            self.controls.reset()
             try:
-                series = load_series(experiment.series, experiment.window.window)
-                self._actual = (series.time_valid.tolist(), series.valid.tolist())
+                self._series = load_series(experiment.series, experiment.window.window)
             except DataError:
-                self._actual = None
+                self._series = None
             self._select_chart(0)
         else:
             self.sweep_lrs, self.sweep_losses, self.suggestions = [], [], {}
@@ -448,8 +474,8 @@ class TrainingPane(Pane):
             self._dirty.add("sweep")
             return
         m = event.metrics
-        time, actual = self._actual or ([], [])
-        self.forecast = (time, actual, list(event.forecast), dict(m))
+        self.view = ForecastView.from_event(event, self._series)
+        self.run_dir = event.run_dir
         kept = m.get("best_epoch")
         self.history.kept = None if kept is None else int(kept)
         self._status = result_line(m)
@@ -459,8 +485,54 @@ class TrainingPane(Pane):
         )
         for note in event.notes:
             self.write_log(f"  note: {escape(note)}")
-        self._select_chart(3)
+        self._log_forecast(self.view)
+        self._select_chart(FORECAST_CHART)
         self._dirty.update(("train", "forecast"))
+        self.seqlab.refresh_bindings()  # the forecast chart's keys apply now
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        """On a narrow screen the forecast chart shows (and gets its width) only once a run has
+        finished: its window is fitted again to that width if it was drawn for another."""
+        chart = self.query_one("#forecast-chart", Chart)
+        width = chart.size.width
+        if self.controls.fit and width and fitting_span(width) != self.controls.span:
+            self.redraw("forecast")
+
+    def _log_forecast(self, view: ForecastView) -> None:
+        """The interval's coverage, the forecast past the data and the backtest, in the log."""
+        if view.level is not None and view.coverage is not None:
+            self.write_log(f"  {coverage_text(view.level, view.coverage)}")
+        if view.future is not None:
+            self._log_future(view.future)
+        if view.backtest is not None:
+            bt = view.backtest
+            self.write_log(
+                f"  backtest: MAE 1 to {bt.horizon} steps ahead from {bt.origins} origins (b)"
+            )
+            for line in backtest_lines(bt):
+                self.write_log(escape(line))
+
+    def _log_future(self, future: FutureForecast) -> None:
+        steps = len(future.values)
+        band = min(len(future.lower), steps)
+        interval = f"{percent(future.level)} interval" if future.level is not None else "interval"
+        reach = f", {interval} for {band if band < steps else 'all'}" if band else ""
+        self.write_log(f"  {steps} steps forecast past the data{reach} (f: another N)")
+        for note in future.notes:
+            self.write_log(f"  note: {escape(note)}")
+
+    def show_future(self, run_dir: str, future: FutureForecast) -> bool:
+        """A forecast past the data for the saved run ``run_dir`` arrived: shown if it is this
+        pane's run (True), with the chart at the end of the data."""
+        if self.view is None or self.run_dir is None or not same_run(self.run_dir, run_dir):
+            return False
+        self.view = self.view.with_future(future)
+        self.controls.offset, self.controls.residuals, self.controls.backtest = 0, False, False
+        self._log_future(future)
+        self._select_chart(FORECAST_CHART)
+        self.redraw("forecast")
+        return True
 
     # --- charts ----------------------------------------------------------------------------------
 
@@ -482,10 +554,8 @@ class TrainingPane(Pane):
                 )
             )
         if which in ("all", "forecast"):
-            time, actual, forecast, metrics = self.forecast or (None, None, None, None)
-            self.query_one("#forecast-chart", Chart).show(
-                forecast_figure(time, actual, forecast, metrics)
-            )
+            chart = self.query_one("#forecast-chart", Chart)
+            chart.show(self.controls.figure(self.view, chart.size.width))
 
     def _select_chart(self, index: int) -> None:
         self.current_chart = index % len(CHARTS)
@@ -506,3 +576,40 @@ class TrainingPane(Pane):
 
     def action_next_chart(self) -> None:
         self._select_chart(self.current_chart + 1)
+
+    # --- the forecast chart's keys ---------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The forecast chart's keys apply once a run has a forecast; the backtest key once it has
+        a backtest."""
+        if action == "forecast_backtest":
+            return self.view is not None and self.view.backtest is not None
+        if action.startswith("forecast_"):
+            return self.view is not None
+        return True
+
+    def _forecast_key(self, change: Callable[[ForecastControls, int], None]) -> None:
+        if self.view is None:
+            return
+        change(self.controls, len(self.view))
+        self._select_chart(FORECAST_CHART)  # on a narrow screen the key brings the chart forward
+        self.redraw("forecast")
+
+    def action_forecast_future(self) -> None:
+        if self.view is None:
+            return
+        if self.run_dir is None:
+            self.app.notify(
+                "This run was not saved, so there is no model to forecast with.",
+                severity="warning",
+            )
+            return
+        steps = (
+            len(self.view.future.values) if self.view.future else self.experiment.forecast.future
+        )
+        self.seqlab.ask_forecast(self.run_dir, steps)
+
+
+def same_run(a: str, b: str) -> bool:
+    """Whether two run folder paths name the same run."""
+    return a == b or Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
