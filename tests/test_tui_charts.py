@@ -532,3 +532,9 @@ def test_a_caption_shows_under_the_chart_in_the_app():
             assert lines[-1] == "80% interval covered 78% of the validation points"
 
     asyncio.run(scenario())
+
+
+def test_a_log_axis_at_the_largest_float_still_gets_a_label():
+    top = math.log10(1.7976931348622103e308)
+    ticks, labels = log_ticks(top, top)
+    assert ticks == [top] and len(labels) == 1

@@ -23,6 +23,7 @@ from engine.presets import get_preset
 from engine.specs import ForecastSpec
 from tui.chart import Chart
 from tui.figures import SPLIT_COLOR, fitting_span
+from tui.model_pane import ModelPane
 from tui.numbers import fmt_number
 from tui.screens import AskScreen, PickScreen
 from tui.training_pane import TrainingPane
@@ -533,3 +534,29 @@ async def test_a_failed_forecast_is_notified_and_the_chart_keeps_its_future(tmp_
         assert "Forecast of 50 steps failed: the run folder has no model.keras" in log_text(app)
         future = trace(app.query_one("#forecast-chart", Chart).figure, "future")
         assert len(future.x) == 30  # the run's own forecast past the data stays
+
+
+@pilot_test
+async def test_forecast_settings_are_edited_and_the_model_pane_offers_the_direct_head(tmp_path):
+    app = make_app(tmp_path, experiment=modern())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("3")
+        await type_into(pilot, app, "forecast-horizon", "6")
+        app.query_one("#forecast-strategy").value = "direct"
+        await pilot.pause()
+        assert app.experiment.forecast.horizon == 6
+        assert app.experiment.forecast.strategy == "direct"
+        await type_into(pilot, app, "forecast-level", "0.3")
+        assert "a number from 0.5 to 0.99" in error_of(app, "forecast", "level")
+        assert app.experiment.forecast.level == 0.8  # the bad value is not committed
+        await type_into(pilot, app, "forecast-level", "0.9")
+        await pilot.press("2")
+        await pilot.pause()
+        [problem] = app.query_one(ModelPane).report.problems
+        assert "a direct forecast needs 6" in problem.message
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        last = app.experiment.model.layers[-1]
+        assert (last.kind, last.units) == ("dense", 6)
+        assert app.query_one(ModelPane).report.ok

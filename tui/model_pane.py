@@ -181,7 +181,7 @@ class ModelPane(Pane):
     # --- showing ---------------------------------------------------------------------------------
 
     def show_experiment(self, experiment: Experiment) -> None:
-        shown = (experiment.name, experiment.model, experiment.window)
+        shown = (experiment.name, experiment.model, experiment.window, experiment.forecast)
         if shown == self._shown:
             return  # a series or training edit: nothing here changes
         self._shown = shown

@@ -18,6 +18,7 @@ function of the position (dates: ``DateAxis.tick``) while x stays the series' in
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -122,12 +123,20 @@ def envelope(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np
     return x[index], y[index]
 
 
+def _power_of_ten(exponent: float) -> float:
+    """``10**exponent``, at most the largest float: log10 of a value near it rounds up past it."""
+    try:
+        return float(10**exponent)
+    except OverflowError:
+        return sys.float_info.max
+
+
 def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> tuple[list[float], list[str]]:
     """Tick positions (log10 units) and labels (the values) for a log axis spanning lo..hi."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return [], []
     if hi - lo < 1e-9:
-        return [lo], [fmt_number(10**lo)]
+        return [lo], [fmt_number(_power_of_ten(lo))]
     # a rate saved as float32 is a hair off its decade (log10 gives -8.0000000026 for 1e-8)
     first, last = math.floor(lo + 1e-6), math.ceil(hi - 1e-6)
     decades = list(range(first, last + 1))
@@ -142,7 +151,7 @@ def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> tuple[list[float], li
         ]
     if len(ticks) < 2:
         ticks = [lo, hi]
-    return ticks, [fmt_number(10**t) for t in ticks]
+    return ticks, [fmt_number(_power_of_ten(t)) for t in ticks]
 
 
 def linear_ticks(lo: float, hi: float, max_ticks: int = 5) -> list[float]:

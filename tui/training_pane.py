@@ -15,6 +15,7 @@ import dataclasses
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.markup import escape
 from rich.text import Text
@@ -39,7 +40,7 @@ from engine.events import (
 )
 from engine.lint import USED_WHEN, Lint, unused_settings
 from engine.series import Series, load_series
-from engine.specs import Experiment, SweepSpec, TrainSpec
+from engine.specs import Experiment, ForecastSpec, SweepSpec, TrainSpec
 from tui.chart import Chart, ForecastKeys, forecast_bindings
 from tui.figures import (
     ZOOMS,
@@ -109,6 +110,14 @@ SWEEP_FIELDS = field_defs(
     epochs_per_decade="steps/decade",
     epochs="steps",
     early_stop="stop when loss explodes",
+)
+FORECAST_FIELDS = field_defs(
+    ForecastSpec,
+    "forecast",
+    ("horizon", "strategy", "level", "future"),
+    strategy="multi-step",
+    level="interval level",
+    future="steps past end",
 )
 LOG_LINES = 2000
 UPDATE_INTERVAL = 0.5  # seconds between screen updates while events stream in
@@ -210,7 +219,7 @@ class TrainingPane(ForecastKeys, Pane):
 
     def __init__(self) -> None:
         super().__init__(id="training")
-        self._committed: tuple[TrainSpec, SweepSpec] | None = None
+        self._committed: tuple[TrainSpec, SweepSpec, ForecastSpec] | None = None
         self.history = History()
         self.sweep_lrs: list[float] = []
         self.sweep_losses: list[float] = []
@@ -243,6 +252,8 @@ class TrainingPane(ForecastKeys, Pane):
                     yield Static("", id="train-lints")  # scrolls with the fields it is about
                     yield Static("LR sweep", classes="form-heading")
                     yield SpecForm(SWEEP_FIELDS, id="sweep")
+                    yield Static("Forecast", classes="form-heading")
+                    yield SpecForm(FORECAST_FIELDS, id="forecast")
                 yield Static("No run yet.", id="run-status")
                 yield ProgressBar(id="progress", show_eta=False, total=1)
                 yield RichLog(id="log", wrap=True, markup=True, max_lines=LOG_LINES, min_width=20)
@@ -267,12 +278,14 @@ class TrainingPane(ForecastKeys, Pane):
     # --- fields ----------------------------------------------------------------------------------
 
     def show_experiment(self, experiment: Experiment) -> None:
-        if self._committed == (experiment.train, experiment.sweep):
+        specs = (experiment.train, experiment.sweep, experiment.forecast)
+        if self._committed == specs:
             return
         train_form = self.query_one("#train", SpecForm)
         train_form.load(experiment.train)
         self.query_one("#sweep", SpecForm).load(experiment.sweep)
-        self._committed = (experiment.train, experiment.sweep)
+        self.query_one("#forecast", SpecForm).load(experiment.forecast)
+        self._committed = specs
         self._relevance(train_form)
         self.set_problems(0)
 
@@ -300,20 +313,25 @@ class TrainingPane(ForecastKeys, Pane):
     def _form_changed(self, event: SpecForm.Changed) -> None:
         event.stop()
         train_form = self.query_one("#train", SpecForm)
-        sweep_form = self.query_one("#sweep", SpecForm)
-        tvalues, tproblems = train_form.read()
-        svalues, sproblems = sweep_form.read()
         self._relevance(train_form)
-        train_form.mark({name: str(p) for name, p in tproblems.items()})
-        sweep_form.mark({name: str(p) for name, p in sproblems.items()})
-        self.set_problems(len(tproblems) + len(sproblems))
-        if tproblems or sproblems:
-            return
         exp = self.experiment
-        train = dataclasses.replace(exp.train, **tvalues)
-        sweep = dataclasses.replace(exp.sweep, **svalues)
-        self._committed = (train, sweep)
-        self.seqlab.commit(dataclasses.replace(exp, train=train, sweep=sweep))
+        specs: dict[str, Any] = {}
+        problems = 0
+        for form_id, section in (
+            ("train", "train"),
+            ("sweep", "sweep"),
+            ("forecast", "forecast"),
+        ):
+            form = self.query_one(f"#{form_id}", SpecForm)
+            values, found = form.read()
+            form.mark({name: str(p) for name, p in found.items()})
+            problems += len(found)
+            specs[section] = dataclasses.replace(getattr(exp, section), **values)
+        self.set_problems(problems)
+        if problems:
+            return
+        self._committed = (specs["train"], specs["sweep"], specs["forecast"])
+        self.seqlab.commit(dataclasses.replace(exp, **specs))
 
     # --- runs ------------------------------------------------------------------------------------
 
