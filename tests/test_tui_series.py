@@ -129,3 +129,17 @@ async def test_csv_source_with_file_and_column(tmp_path):
             isinstance(series, CsvSeries) and series.column == "value" and series.split_time == 250
         )
         assert "300 points" in app.query_one("#series-chart", Chart).figure.title
+        await type_into(pilot, app, "csv-date_column", "date")
+        summary = str(app.query_one("#series-summary").render())
+        assert "date column kept as labels: row 1 holds 'd0', not a date" in summary
+        dated = tmp_path / "dated.csv"
+        days = [f"2020-01-{d:02d}" for d in range(1, 32)] + [
+            f"2020-02-{d:02d}" for d in range(1, 30)
+        ]
+        dated.write_text("date,value\n" + "".join(f"{d},{i % 7}\n" for i, d in enumerate(days)))
+        await type_into(pilot, app, "csv-path", str(dated))
+        await type_into(pilot, app, "csv-split_time", "40")
+        summary = str(app.query_one("#series-summary").render())
+        assert "dates daily" in summary
+        chart = app.query_one("#series-chart", Chart).figure
+        assert chart.xtick is not None and chart.xtick(59.0) == "2020-02-29"

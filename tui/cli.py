@@ -36,7 +36,6 @@ from engine.stop import StopRequest
 from tui.cli_output import (
     SWEEP_CHART_HEIGHT,
     EventPrinter,
-    dates_text,
     duration,
     fmt,
     future_json,
@@ -53,6 +52,7 @@ from tui.numbers import (
     backtest_lines,
     backtest_verdict,
     coverage_text,
+    dates_text,
     ladder_text,
     worse_than,
 )

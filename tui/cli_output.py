@@ -25,6 +25,7 @@ from engine.events import (
 )
 from engine.series import Series
 from engine.sweep import SUGGESTIONS
+from tui.numbers import dates_text
 
 if TYPE_CHECKING:
     from tui.plotting import Figure
@@ -85,19 +86,6 @@ def series_line(series: Series) -> str:
         f"{len(series.valid)} validation), first {point(0)}, last {point(-1)}"
     )
     return line + (f"; {dates_text(series)}" if series.dates is not None else "")
-
-
-def dates_text(series: Series) -> str:
-    """What the date column was read as: its frequency, or why it is not used for the future."""
-    dates = series.dates
-    if dates is None:
-        return ""
-    parts = []
-    if dates.frequency is not None:
-        parts.append(f"dates {dates.frequency.describe()}")
-    if dates.note:
-        parts.append(dates.note)
-    return "; ".join(parts)
 
 
 class EventPrinter:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.events import Backtest
+    from engine.series import Series
 
 
 def fmt_number(value: float) -> str:
@@ -142,3 +143,16 @@ def _fixed(value: float, decimals: int) -> str:
     if abs(value) >= 1e4:
         return fmt_number(value)
     return f"{value:.{decimals}f}"
+
+
+def dates_text(series: Series) -> str:
+    """What the date column was read as: its frequency, or why it is not used for the future."""
+    dates = series.dates
+    if dates is None:
+        return ""
+    parts = []
+    if dates.frequency is not None:
+        parts.append(f"dates {dates.frequency.describe()}")
+    if dates.note:
+        parts.append(dates.note)
+    return "; ".join(parts)

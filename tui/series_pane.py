@@ -18,6 +18,7 @@ from textual.widgets import Label, Select, Static
 from engine.errors import DataError
 from engine.specs import CsvSeries, Experiment, SyntheticSeries, WindowSpec, check
 from tui.form import SpecForm, field_defs
+from tui.numbers import dates_text
 from tui.pane import Pane
 
 if TYPE_CHECKING:
@@ -216,9 +217,10 @@ class SeriesPane(Pane):
             return
         s, w = self.series, self.experiment.window
         n_train = max(0, s.split_time - w.window)
+        dates = f"{dates_text(s)} · " if s.dates is not None else ""
         summary.update(
             f"train {s.split_time} pts → {n_train} windows of {w.window} · "
-            f"validation {len(s.valid)} pts · "
+            f"validation {len(s.valid)} pts · {dates}"
             + (
                 "all fields valid"
                 if not self.problems
