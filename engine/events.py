@@ -127,6 +127,9 @@ class RunStopped:
     epochs: int  # epochs completed
     reason: str
     run_dir: str | None = None
+    # what the stopped run saved, as a finished run reports it (its model, forecast, metrics and
+    # notes, or a sweep's suggestions); None when it stopped before it had any
+    results: RunFinished | None = None
 
 
 @dataclass(frozen=True)
@@ -162,13 +165,21 @@ def _tuples(data: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
 
 
-def event_dict(event: Event) -> dict[str, Any]:
-    """The event as a JSON-ready dict with an ``event`` field naming its type."""
-    data = _lists(asdict(event))
+def _ready(data: dict[str, Any]) -> dict[str, Any]:
+    data = _lists(data)
     for key in _NESTED:
         if isinstance(data.get(key), dict):
             data[key] = _lists(data[key])
-    return {"event": EVENT_NAMES[type(event)], **data}
+    if isinstance(data.get("results"), dict):  # a stopped run's RunFinished
+        data["results"] = _ready(data["results"])
+    elif "results" in data and data["results"] is None:
+        del data["results"]  # a stopped run that kept nothing reads as it always did
+    return data
+
+
+def event_dict(event: Event) -> dict[str, Any]:
+    """The event as a JSON-ready dict with an ``event`` field naming its type."""
+    return {"event": EVENT_NAMES[type(event)], **_ready(asdict(event))}
 
 
 def future_from_dict(data: dict[str, Any]) -> FutureForecast:
@@ -181,8 +192,14 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     by_name = {name: cls for cls, name in EVENT_NAMES.items()}
     payload = dict(data)
     cls = by_name[payload.pop("event")]
-    payload = _tuples(payload)
+    return _rebuilt(cls, payload)
+
+
+def _rebuilt(cls: type, data: dict[str, Any]) -> Any:
+    payload = _tuples(data)
     for key, nested in _NESTED.items():
         if isinstance(payload.get(key), dict):
             payload[key] = nested(**_tuples(payload[key]))
+    if isinstance(payload.get("results"), dict):
+        payload["results"] = _rebuilt(RunFinished, payload["results"])
     return cls(**payload)

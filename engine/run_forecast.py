@@ -59,6 +59,8 @@ def load(run: str | Path, store: RunStore | None = None) -> SavedModel:
     info = store.find(str(run))
     if info.kind != "train":
         raise SeqlabError(f"run {info.run_id} is a learning-rate sweep: it has no model")
+    if info.status == "corrupt":
+        raise SeqlabError(f"run {info.run_id} cannot be read: {info.reason}")
     if info.status != "finished":
         raise SeqlabError(
             f"run {info.run_id} is {info.status}: only a finished training run saved its model"

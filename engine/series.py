@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import array
+import contextlib
 import csv
+import itertools
+import os
+import stat
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -17,6 +24,13 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)  # series are float32, as in the c
 # The fields data errors belong to: an unreadable file or a bad cell is the file's.
 _PATH = "series.path"
 _SPLIT_TIME = "series.split_time"
+
+# Limits on a CSV file, checked while it streams in; each can be set by the environment variable
+# of the same name with a SEQLAB_ prefix (read_csv).
+MAX_CSV_BYTES = 1 << 30  # 1 GiB
+MAX_CSV_LINE = 1 << 20  # characters in one line, and in one cell
+MAX_CSV_ROWS = 10_000_000
+EXCERPT_CHARS = 40  # characters of a bad cell quoted in an error
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,43 +107,177 @@ def _column_index(
     raise DataError(f"{path}: unknown column {name_or_index!r}; columns are {names}", field=field)
 
 
-def read_csv(spec: CsvSeries) -> tuple[np.ndarray, tuple[str, ...] | None]:
-    """Reads the chosen column (and date labels) of a CSV file; every bad cell names its line."""
-    path = spec.path
-    numbered: list[
-        tuple[int, list[str]]
-    ] = []  # (first line of the row, cells), blank rows left out
+def _limit(variable: str, default: int) -> int:
+    """A CSV limit: the environment variable when set (a whole number of at least 1), else
+    ``default``."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
     try:
-        with open(Path(path).expanduser(), newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            line = 1
-            for row in reader:
-                if any(c.strip() for c in row):
-                    numbered.append((line, row))
-                line = reader.line_num + 1  # a quoted cell may span lines
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise DataError(
+            f"{variable} = {text!r} is not allowed: a whole number of at least 1", field=_PATH
+        )
+    return value
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` quoted for a message: control characters escaped (``repr``), and cut to
+    ``limit`` characters with its length, so a bad cell cannot flood or drive the terminal."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+def _open_regular(path: str) -> TextIO:
+    """Opens ``path`` for reading only when it is a regular file (symlinks followed).
+
+    A device (/dev/zero never ends), FIFO (opening one blocks until a writer comes) or socket is
+    refused from ``os.stat`` before opening; the file is then opened non-blocking and checked
+    again, in case it was swapped in between.
+    """
+    where = Path(path).expanduser()
+    try:
+        info = os.stat(where)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file", field=_PATH) from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a CSV file", field=_PATH) from None
+    except OSError as exc:
+        raise DataError(
+            f"{path}: cannot read the file ({exc.strerror or exc})", field=_PATH
+        ) from None
+    _check_regular(path, info)
+    try:
+        fd = os.open(where, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise DataError(
+            f"{path}: cannot read the file ({exc.strerror or exc})", field=_PATH
+        ) from None
+    try:
+        _check_regular(path, os.fstat(fd))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return open(fd, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed by the caller)
+
+
+def _check_regular(path: str, info: os.stat_result) -> None:
+    """Refuses anything but a regular file, and a file over the byte limit."""
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{path}: is a folder, not a CSV file", field=_PATH)
+    if not stat.S_ISREG(mode):
+        what = (
+            "a FIFO (named pipe)"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a plain file"
+        )
+        raise DataError(f"{path}: is {what}; series.path must be a regular CSV file", field=_PATH)
+    max_bytes = _limit("SEQLAB_MAX_CSV_BYTES", MAX_CSV_BYTES)
+    if info.st_size > max_bytes:
+        raise DataError(
+            f"{path}: the file has {info.st_size:,} bytes, more than the {max_bytes:,} allowed "
+            "(SEQLAB_MAX_CSV_BYTES)",
+            field=_PATH,
+        )
+
+
+def _lines(handle: TextIO, path: str, max_line: int) -> Iterator[str]:
+    """The file's lines, each read with a bound, so one endless line cannot fill memory."""
+    number = 0
+    while True:
+        line = handle.readline(max_line + 1)
+        if not line:
+            return
+        number += 1
+        if len(line.rstrip("\r\n")) > max_line:
+            raise DataError(
+                f"{path}: line {number}: longer than the {max_line:,} characters allowed "
+                "(SEQLAB_MAX_CSV_LINE)",
+                field=_PATH,
+            )
+        yield line
+
+
+@contextlib.contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """csv's field size limit (process-wide) set for one read, then restored."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _rows(path: str) -> Generator[tuple[int, list[str]], None, None]:
+    """(first line of the row, cells) for each non-blank row, streamed within the limits."""
+    max_line = _limit("SEQLAB_MAX_CSV_LINE", MAX_CSV_LINE)
+    max_rows = _limit("SEQLAB_MAX_CSV_ROWS", MAX_CSV_ROWS)
+    line = 1
+    try:
+        with _open_regular(path) as handle, _field_limit(max_line):
+            reader = csv.reader(_lines(handle, path, max_line))
+            count = 0
+            for row in reader:
+                if any(c.strip() for c in row):
+                    count += 1
+                    if count > max_rows:
+                        raise DataError(
+                            f"{path}: line {line}: more than the {max_rows:,} rows allowed "
+                            "(SEQLAB_MAX_CSV_ROWS)",
+                            field=_PATH,
+                        )
+                    yield line, row
+                line = reader.line_num + 1  # a quoted cell may span lines
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the file ({exc})", field=_PATH) from None
     except csv.Error as exc:
-        raise DataError(f"{path}: line {line}: not readable as CSV ({exc})", field=_PATH) from None
-    if not numbered:
+        raise DataError(
+            f"{path}: line {line}: not readable as CSV ({excerpt(str(exc), 120)[1:-1]})",
+            field=_PATH,
+        ) from None
+
+
+def read_csv(spec: CsvSeries) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """Reads the chosen column (and date labels) of a CSV file; every bad cell names its line.
+
+    The file is streamed into a float32 array within limits, checked before memory grows:
+    bytes (``SEQLAB_MAX_CSV_BYTES``, default 1 GiB), characters per line and per cell
+    (``SEQLAB_MAX_CSV_LINE``, default 1 MiB) and rows (``SEQLAB_MAX_CSV_ROWS``, default
+    10,000,000). Only a regular file is read: devices, FIFOs, sockets and folders are refused.
+    """
+    path = spec.path
+    with contextlib.closing(_rows(path)) as rows:
+        return _read_rows(spec, rows)
+
+
+def _read_rows(
+    spec: CsvSeries, rows: Iterator[tuple[int, list[str]]]
+) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """read_csv's body: the header, the columns, and the cells parsed as they stream in."""
+    path = spec.path
+    first = next(rows, None)
+    if first is None:
         raise DataError(f"{path}: the file is empty", field=_PATH)
-    header = [c.strip() for c in numbered[0][1]] if spec.header else None
-    body = numbered[1:] if spec.header else numbered
-    if not body:
-        raise DataError(f"{path}: the file has a header row but no data rows", field=_PATH)
-    width = len(numbered[0][1])
+    header = [c.strip() for c in first[1]] if spec.header else None
+    body = rows if spec.header else itertools.chain([first], rows)
+    width = len(first[1])
     col = _column_index(spec.column, header, width, path, "series.column")
     date_col = None
     if spec.date_column not in (None, ""):
         date_col = _column_index(spec.date_column, header, width, path, "series.date_column")
-    col_name = repr(header[col]) if header else str(col)
-    values = np.empty(len(body), dtype="float32")
+    col_name = excerpt(header[col], 60) if header else str(col)
+    values = array.array("f")  # C floats: the same rounding as a float32 numpy array
     labels: list[str] = []
-    for i, (line, row) in enumerate(body):
+    for line, row in body:
         cell = row[col].strip() if col < len(row) else ""
         if cell == "":
             raise DataError(
@@ -139,18 +287,22 @@ def read_csv(spec: CsvSeries) -> tuple[np.ndarray, tuple[str, ...] | None]:
             value = float(cell)
         except ValueError:
             raise DataError(
-                f"{path}: line {line}: column {col_name} holds {cell!r}, not a number", field=_PATH
+                f"{path}: line {line}: column {col_name} holds {excerpt(cell)}, not a number",
+                field=_PATH,
             ) from None
         if not abs(value) <= FLOAT32_MAX:  # also catches nan and inf
             raise DataError(
-                f"{path}: line {line}: column {col_name} holds {cell!r}; allowed: a finite number "
-                f"of magnitude at most {FLOAT32_MAX:.4g}",
+                f"{path}: line {line}: column {col_name} holds {excerpt(cell)}; allowed: a finite "
+                f"number of magnitude at most {FLOAT32_MAX:.4g}",
                 field=_PATH,
             )
-        values[i] = value
+        values.append(value)
         if date_col is not None:
             labels.append(row[date_col].strip() if date_col < len(row) else "")
-    return values, (tuple(labels) if date_col is not None else None)
+    if not values:
+        raise DataError(f"{path}: the file has a header row but no data rows", field=_PATH)
+    out = np.frombuffer(values, dtype="float32").copy()
+    return out, (tuple(labels) if date_col is not None else None)
 
 
 def load_series(spec: SeriesSpec, window: int | None = None) -> Series:

@@ -4,7 +4,8 @@ Training checks for a stop as it takes each batch, inside TensorFlow's input pip
 Python object cannot be read without a ``numpy_function`` that takes the GIL for every batch, a
 noticeable share of an epoch (see README, Speed). So the run keeps its own flag in a TensorFlow
 variable, and ``set()`` flips that flag before it returns: the check costs a variable read, and a
-request is seen by the very next batch, whichever thread makes it.
+request is seen by the very next batch, whichever thread makes it. ``set(by=...)`` says who asked
+("SIGTERM"), so the saved reason can tell a signal from a click.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ class StopRequest(threading.Event):
         # same thread inside ``watched``
         self._lock = threading.RLock()
         self._watchers: list[Callable[[], None]] = []
+        self.by = "request"  # who asked first: the saved reason says "stopped by <by>"
 
-    def set(self) -> None:
+    def set(self, by: str | None = None) -> None:
         with self._lock:
+            if by is not None and not super().is_set():
+                self.by = by
             super().set()
             watchers = tuple(self._watchers)
         for on_set in watchers:

@@ -30,7 +30,10 @@ silently turns XLA off.
 Stoppable: a stop request (engine.stop.StopRequest) is seen before the next batch is taken, also
 while the holdout slice is scored (the datasets end as soon as it is set), so a run stops within
 one batch even when several batches run per call; the validation period is scored in one traced
-call at the end of an epoch. The run is saved as stopped with the epochs it completed.
+call at the end of an epoch. The run is saved as stopped with the epochs it completed and, once
+one did, with its results as a finished run saves them (model, forecast, metrics; a sweep's
+suggestions when it has the points), carried in ``RunStopped.results``. The reason names who
+asked (``StopRequest.set(by=...)``: "stopped by SIGTERM after 3 epochs").
 
 Inside: ``_prepare`` does everything a run needs before Keras (checks, windows, run folder,
 TensorFlow) and returns one frozen ``_Prepared``. ``_Run`` drives Keras through it (events, run.log,
@@ -76,10 +79,11 @@ from engine.events import (
 )
 from engine.lint import lint
 from engine.metrics import metrics
+from engine.resources import available_memory, estimate, too_big
 from engine.runstore import RunHandle, RunStatus, RunStore
 from engine.scaling import Scaler, fit_scaler
 from engine.series import Series, load_series
-from engine.shapes import SEQ2SEQ, forecast_outputs, infer_experiment
+from engine.shapes import SEQ2SEQ, ShapeReport, forecast_outputs, infer_experiment
 from engine.specs import Experiment, TrainSpec, check
 from engine.stop import StopRequest
 from engine.sweep import EXPLODED, RECOMMENDED, smoothed, suggest, sweep_rate, sweep_start
@@ -94,6 +98,9 @@ UNROLL_MAX_STEPS = 32
 # (the end of the training period) there, never the validation period, so this is the holdout loss.
 HOLDOUT_LOSS = "val_loss"
 PROGRESS_INTERVAL = 0.1  # seconds between BatchProgress events
+# A training run whose validation MAE is this many times the naive forecast's or more finishes
+# with a warning that its loss exploded (e.g. the course's RNN at learning rate 10: ~1e7 vs 5.9).
+EXPLODED_MAE = 100.0
 
 Outcome = RunFinished | RunStopped | RunFailed
 EventCallback = Callable[[Event], None]
@@ -475,7 +482,7 @@ def _guarded(ledger: _Ledger, body: Callable[[], _T]) -> _T | RunFailed:
         ledger.log("".join(traceback.format_exception(exc)))
         if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
             with contextlib.suppress(OSError):
-                ledger.close("stopped", "interrupted (Ctrl+C)")
+                ledger.close("stopped", "interrupted (Ctrl+C, or a second stop signal)")
             raise
         first_line = (str(exc).strip().splitlines() or [""])[0]
         where = " (details in run.log)" if ledger.handle is not None else ""
@@ -554,13 +561,10 @@ def _check_and_open(
 ) -> tuple[int, _Data, RunHandle | None] | RunFailed:
     """The checks, the windows and the run folder: (params, windows, folder or None)."""
     exp = policy.exp
-    problems = check(exp)
-    if problems:
-        return ledger.fail("; ".join(map(str, problems)))
-    report = infer_experiment(exp)
-    if report.problems:
-        return ledger.fail("the model cannot be built: " + " ".join(map(str, report.problems)))
-    data = _cut_windows(exp, seq2seq=report.mode == SEQ2SEQ)
+    checked = _checked(exp)
+    if isinstance(checked, str):
+        return ledger.fail(checked)
+    report, data = checked
     if store is None:
         return report.total_params or 0, data, None
     try:
@@ -569,6 +573,35 @@ def _check_and_open(
     except OSError as exc:
         return ledger.fail(f"cannot create a run in {store.root}: {exc.strerror or exc}")
     return report.total_params or 0, data, handle
+
+
+def _checked(exp: Experiment) -> tuple[ShapeReport, _Data] | str:
+    """Every check a run makes before its folder and TensorFlow, with its windows; or why it
+    cannot start. The memory estimate comes before the windows are cut, so a run too big for
+    the machine is refused rather than killed."""
+    problems = check(exp)
+    if problems:
+        return "; ".join(map(str, problems))
+    report = infer_experiment(exp)
+    if report.problems:
+        return "the model cannot be built: " + " ".join(map(str, report.problems))
+    series = load_series(exp.series, exp.window.window)
+    need = estimate(exp, report, len(series))
+    refused = too_big(need, available_memory(), exp.window.window)
+    if refused is not None:
+        return refused
+    return report, _cut_windows(exp, seq2seq=report.mode == SEQ2SEQ)
+
+
+def preflight(exp: Experiment) -> str | None:
+    """Why a run of ``exp`` would be refused (bad fields, a model that cannot work, unreadable
+    or too short data, not enough memory), or None: every check a run makes that needs no
+    TensorFlow and writes nothing, so a caller can refuse before it creates or loads anything."""
+    try:
+        checked = _checked(exp)
+    except SeqlabError as exc:
+        return str(exc)
+    return checked if isinstance(checked, str) else None
 
 
 def _running_flag(ledger: _Ledger) -> Any:
@@ -673,9 +706,11 @@ class _Policy(abc.ABC):
         """What follows "the loss became NaN in epoch N at learning rate X" in the reason."""
 
     @abc.abstractmethod
-    def results(self, model: Any, data: _Data, epochs: int, note: str | None) -> _Results:
+    def results(
+        self, model: Any, data: _Data, epochs: int, note: str | None, stopped: str | None = None
+    ) -> _Results:
         """The finished run's results after ``epochs`` epochs; ``note`` says why it finished
-        early, if it did."""
+        early, if it did; ``stopped``, why it was stopped (it keeps its results all the same)."""
 
 
 class _TrainPolicy(_Policy):
@@ -787,21 +822,39 @@ class _TrainPolicy(_Policy):
         mae = float(np.mean(np.abs(out.astype("float64") - data.y_val))) * data.scaler.scale
         return loss, mae
 
+    def explosion(self, scores: dict[str, float]) -> str | None:
+        """The warning for a loss that exploded without becoming NaN: a validation MAE
+        ``EXPLODED_MAE`` times the naive forecast's or more, which no model that learned gives."""
+        mine, naive = scores.get("val_mae"), scores.get("naive_mae")
+        if mine is None or naive is None or not naive > 0 or not mine >= EXPLODED_MAE * naive:
+            return None
+        lr = self.exp.train.learning_rate
+        return (
+            f"the loss exploded: validation MAE {mine:.3g} is {mine / naive:,.0f}x the naive "
+            f"forecast's {naive:.3g}; lower train.learning_rate (now {lr:.3g}; try "
+            f"{lr / 100:.3g}) or run a learning-rate sweep ('seqlab sweep')"
+        )
+
     def divergence_advice(self, lr: float) -> str:
         tips = f"lower the learning rate (try {lr / 10:.3g}), or run a learning-rate sweep"
         if self.exp.train.optimizer == "sgd":
             tips += " ('seqlab sweep'); Adam is also less sensitive to the rate"
         return f": training diverged. To fix it, {tips}."
 
-    def kept(self, epochs: int) -> tuple[int, str]:
-        """The epoch whose weights the model holds (1-based), and the note that says why."""
+    def kept(self, epochs: int, stopped: str | None = None) -> tuple[int, str]:
+        """The epoch whose weights the model holds (1-based), and the note that says why.
+
+        Keras's EarlyStopping restores the best epoch's weights when ``fit`` ends, also when a
+        stop request ended it, so a stopped run keeps its best epoch too."""
         t, early = self.exp.train, self.early
         best = epochs
         parts = []
         if early is not None and t.restore_best and early.best_weights is not None:
             best = int(early.best_epoch) + 1
             parts.append(f"kept epoch {best} of {epochs}: lowest holdout loss")
-        if early is not None and early.stopped_epoch > 0:
+        if stopped is not None:
+            parts.append(stopped)
+        elif early is not None and early.stopped_epoch > 0:
             parts.append(
                 f"stopped early: no improvement in the holdout loss for {t.patience} epochs"
             )
@@ -809,7 +862,9 @@ class _TrainPolicy(_Policy):
             parts.append(f"trained all {epochs} epochs")
         return best, "; ".join(parts)
 
-    def results(self, model: Any, data: _Data, epochs: int, note: str | None) -> _Results:
+    def results(
+        self, model: Any, data: _Data, epochs: int, note: str | None, stopped: str | None = None
+    ) -> _Results:
         from engine.forecast import Forecaster, report, validation_forecast
 
         exp, series, window = self.exp, data.series, self.exp.window.window
@@ -817,9 +872,12 @@ class _TrainPolicy(_Policy):
         found = metrics(series.valid, forecast, series.train)
         scores: dict[str, float] = {f"val_{k}": v for k, v in found.items()}
         scores.update(ladder(series, window, exp.series.period))
-        best, kept = self.kept(epochs)
+        best, kept = self.kept(epochs, stopped)
         scores.update(best_epoch=best, epochs_run=epochs, horizon=exp.forecast.horizon)
         notes = [kept]
+        exploded = self.explosion(scores)
+        if exploded is not None:
+            notes.append(exploded)
         for key, name in (("naive", "the naive forecast"), ("linear", "the linear autoregression")):
             theirs = scores.get(f"{key}_mae")
             if theirs is not None and scores["val_mae"] > theirs:
@@ -959,12 +1017,18 @@ class _SweepPolicy(_Policy):
             )
         return out
 
-    def results(self, model: Any, data: _Data, epochs: int, note: str | None) -> _Results:
+    def results(
+        self, model: Any, data: _Data, epochs: int, note: str | None, stopped: str | None = None
+    ) -> _Results:
         lrs, losses = self.curve()
         suggestions = suggest(lrs, losses)  # SeqlabError (too few points) -> RunFailed
         best = int(np.argmin(losses))
         scores = {"best_loss": float(losses[best]), "best_learning_rate": float(lrs[best])}
         notes = self.notes(lrs, losses, note)
+        if stopped is not None:
+            notes.insert(
+                0, f"{stopped}: the curve ends at {lrs[-1]:.3g}; the suggestions read it so far"
+            )
         recommended = RECOMMENDED.name
         saved = {**scores, "suggestions": suggestions, "recommended": recommended, "notes": notes}
         return _Results(
@@ -1152,30 +1216,68 @@ class _Run:
         if end.why == "diverged" and self.policy.finishes_diverged:
             return self.finish(model, note=end.text)
         text = end.text
+        kept: RunFinished | None = None
         if end.why == "stopped":
             done = self.epochs_done
-            text = f"stopped by request after {done} epoch{'s' if done != 1 else ''}"
-        self.ledger.log(f"stopped: {text}")
+            text = f"stopped by {self.stop.by} after {done} epoch{'s' if done != 1 else ''}"
+            if done > 0:
+                found = self.stopped_results(model, text)
+                if isinstance(found, RunFailed):
+                    return found
+                kept = found
+        self.ledger.log(f"stopped: {text}" + ("; results saved" if kept is not None else ""))
         self.ledger.close("stopped", text)
         event = RunStopped(
-            self.prepared.run_id, self.policy.kind, self.epochs_done, text, self.ledger.run_dir
+            self.prepared.run_id,
+            self.policy.kind,
+            self.epochs_done,
+            text,
+            self.ledger.run_dir,
+            results=kept,
         )
         self.ledger.emit(event)
         return event
 
+    def stopped_results(self, model: Any, text: str) -> RunFinished | RunFailed | None:
+        """A stopped run's results, saved as a finished run's are (model, forecast, metrics; a
+        sweep's suggestions), so stopping keeps the work done. None for a sweep with too few
+        points to suggest a rate."""
+        try:
+            results = self.policy.results(
+                model, self.prepared.data, self.epochs_done, None, stopped=text
+            )
+        except SeqlabError as exc:  # a sweep with too few points
+            self.ledger.log(f"no results kept: {exc}")
+            return None
+        failed = self.saved(results)
+        return failed if failed is not None else self.finished_event(results)
+
+    def saved(self, results: _Results) -> RunFailed | None:
+        """Writes the results into the run folder (when saved); the RunFailed if it cannot."""
+        handle = self.prepared.handle
+        if handle is None:
+            return None
+        try:
+            results.save(handle)
+        except OSError as exc:
+            return self.ledger.fail(
+                f"could not save the run in {self.ledger.run_dir}: {exc.strerror or exc}"
+            )
+        self.ledger.log(results.log)
+        return None
+
     def finish(self, model: Any, note: str | None = None) -> Outcome:
         results = self.policy.results(model, self.prepared.data, self.epochs_done, note)
-        handle = self.prepared.handle
-        if handle is not None:
-            try:
-                results.save(handle)
-            except OSError as exc:
-                return self.ledger.fail(
-                    f"could not save the run in {self.ledger.run_dir}: {exc.strerror or exc}"
-                )
-            self.ledger.log(results.log)
-            self.ledger.close("finished", note)
-        event = RunFinished(
+        failed = self.saved(results)
+        if failed is not None:
+            return failed
+        self.ledger.close("finished", note)
+        event = self.finished_event(results)
+        self.ledger.emit(event)
+        return event
+
+    def finished_event(self, results: _Results) -> RunFinished:
+        return RunFinished(
             run_id=self.prepared.run_id,
             kind=self.policy.kind,
             epochs=self.epochs_done,
@@ -1191,5 +1293,3 @@ class _Run:
             future=results.future,
             backtest=results.backtest,
         )
-        self.ledger.emit(event)
-        return event

@@ -444,7 +444,7 @@ def test_ctrl_c_saves_the_run_as_stopped_and_exits_130(tiny_experiment, tmp_path
         err
     )
     stopped = [line for line in out.splitlines() if line.startswith("stopped: ")]
-    assert stopped and "stopped by request after" in stopped[0]
+    assert stopped and "stopped by Ctrl+C (SIGINT) after" in stopped[0]
     [info] = RunStore(tmp_path / "runs").runs()
     assert info.status == "stopped" and info.epochs >= 3
     assert len(RunStore(tmp_path / "runs").history(info.path)) == info.epochs

@@ -202,8 +202,10 @@ def test_unreadable_file(write_csv):
     assert err.value.field == "series.path"
 
 
-def test_file_that_is_not_csv(write_csv):
-    path = write_csv("v\n1\n" + "9" * 200_000 + "\n")  # past the csv module's field limit
+def test_file_that_is_not_csv(write_csv, monkeypatch):
+    monkeypatch.setenv("SEQLAB_MAX_CSV_LINE", "1000")
+    # a quoted cell spanning short lines, past the field limit (the line limit, 1000 here)
+    path = write_csv('v\n1\n"' + ("9" * 50 + "\n") * 100 + "\n")
     with pytest.raises(DataError) as err:
         read_csv(csv_spec(path, column="v"))
     assert one_line(err.value).startswith(f"{path}: line 3: not readable as CSV (")

@@ -44,7 +44,7 @@ from engine.presets import as_edited
 from engine.runstore import RunStore
 from engine.specs import Experiment
 from tui.backend import Backend, EngineState, EngineStateName, ForecastResult, RunEvent
-from tui.numbers import fmt_number, ladder_text, worse_than
+from tui.numbers import fmt_number, ladder_text, shown, worse_than
 from tui.pane import Pane
 from tui.series_pane import SeriesPane
 
@@ -473,6 +473,8 @@ class SeqlabApp(App[None]):
                 pane.show_lints(lints)
 
     def log_line(self, text: str) -> None:
+        # names and error messages quote files: their control characters are shown escaped
+        text = "\n".join(shown(line) for line in text.split("\n"))
         if self._panes_ready:
             self.training.write_log(escape(text))
         else:
@@ -517,7 +519,7 @@ class SeqlabApp(App[None]):
             runs = self._result_variants or (self.last_result or "idle",)
         invalid = sum(p.problems for p in self.panes)
         bad = f"[$text-warning]{invalid} invalid ·[/] " if invalid else ""
-        name = f"{escape(self._experiment.name)} · "
+        name = f"{escape(shown(self._experiment.name))} · "
         variants = [f"{bad}{name}{engine} · {runs[0]} "]
         variants += [f"{bad}{engine} · {run} " for run in runs]
         variants.append(f"{bad}{runs[-1]} ")

@@ -43,6 +43,7 @@ from engine.protocol import (
     decode_message,
     encode_command,
 )
+from engine.runstore import open_log
 from engine.specs import Experiment
 
 TERMINAL = (RunFinished, RunStopped, RunFailed)
@@ -149,7 +150,8 @@ class ProcessBackend(Backend):
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
+        log = open_log(self.log_path)  # 0600, never through a symlink
+        try:
             proc = subprocess.Popen(
                 self.command,
                 stdin=subprocess.PIPE,
@@ -163,6 +165,8 @@ class ProcessBackend(Backend):
                 # run so it is saved; the worker also stops by itself when its input closes.
                 start_new_session=True,
             )
+        finally:
+            os.close(log)
         self._proc = proc
         self._failed = False
         post(self._app, EngineState("loading"))

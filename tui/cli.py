@@ -3,6 +3,14 @@
 ``tui.entry`` sends every known sub-command here; with none, it opens the TUI instead. A view like
 the app, so it lives in ``tui``, but it imports no Textual: what it prints is in ``tui.cli_output``
 and its charts are the app's figures as text. TensorFlow loads only for ``run`` and ``sweep``.
+
+``run`` and ``sweep`` stop within one batch on SIGINT (Ctrl+C), SIGTERM and SIGHUP (what kill,
+timeout, systemd, Slurm and a closed SSH session send): the run is saved as stopped, with its
+model, forecast and metrics (a sweep's suggestions) once an epoch completed, the reason names the
+signal, and the exit status is 128 + the signal's number (130, 143, 129). A second signal aborts.
+A standard output that closes (``seqlab run ... | head -3``) or fails ends the printing only:
+the run goes on, saves as usual and exits as it would have (0 when it finished), with one line on
+stderr that says so.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -26,12 +34,20 @@ from engine import config
 from engine.baselines import baselines
 from engine.errors import DataError, FieldProblem, SeqlabError
 from engine.events import Backtest, FutureForecast, RunFailed, RunFinished, RunStopped
-from engine.lint import Lint, lint
+from engine.lint import lint
 from engine.presets import PRESETS, as_edited, resolve
-from engine.runstore import RunStore
-from engine.series import load_series, period_of
-from engine.shapes import fmt_shape, infer_experiment
-from engine.specs import OPTIMIZERS, STRATEGIES, Experiment, check_value
+from engine.resources import Estimate, available_memory, estimate, estimate_text, too_big
+from engine.runstore import RunInfo, RunStore, open_log, private_dir
+from engine.series import Series, load_series, period_of
+from engine.shapes import ShapeReport, fmt_shape, infer_experiment
+from engine.specs import (
+    OPTIMIZERS,
+    STRATEGIES,
+    Experiment,
+    ForecastSpec,
+    WindowSpec,
+    check_value,
+)
 from engine.stop import StopRequest
 from tui.cli_output import (
     SWEEP_CHART_HEIGHT,
@@ -54,6 +70,7 @@ from tui.numbers import (
     coverage_text,
     dates_text,
     ladder_text,
+    shown,
     worse_than,
 )
 
@@ -71,18 +88,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a whole number of at least 1")
-    return value
+def _field_int(spec_cls: type, field: str, flag: str) -> Callable[[str], int]:
+    """An argparse type for a flag that stands for a spec field: a whole number checked against
+    that field's range (check_value), so the flag allows what the experiment file allows."""
+
+    def parse(text: str) -> int:
+        try:
+            value: Any = int(text)
+        except ValueError:
+            value = text
+        problem = check_value(spec_cls, field, value, flag)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(str(problem))
+        return int(value)
+
+    return parse
+
+
+def _run_id(text: str) -> str:
+    """A RUN argument: refused when empty, which would match every run's id."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"RUN = {text!r} is not allowed: a run folder, id, or a unique part of an id"
+        )
+    return text
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    rows = [(name, exp.description) for name, exp in PRESETS.items()]
+    rows = [(name, shown(exp.description)) for name, exp in PRESETS.items()]
     if args.json:
         print(json.dumps({name: exp.description for name, exp in PRESETS.items()}, indent=2))
     else:
@@ -97,20 +130,37 @@ def cmd_preset(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lints(exp: Experiment) -> list[Lint]:
-    """The experiment's lints; those about the data only when its series can be read."""
+def _series_or_none(exp: Experiment) -> Series | None:
+    """The experiment's series, or None where it cannot be read (lints about it are left out)."""
     try:
-        series = load_series(exp.series, exp.window.window)
+        return load_series(exp.series, exp.window.window)
     except DataError:
-        series = None
-    return lint(exp, series)
+        return None
+
+
+EXIT_CANNOT_WORK = 1  # summary: the model cannot work (``run`` would refuse it)
+
+
+def _memory(exp: Experiment, report: ShapeReport, series: Series | None) -> Estimate | None:
+    """The run's memory estimate, where the model works and the series can be read."""
+    if not report.ok or series is None:
+        return None
+    return estimate(exp, report, len(series))
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
     exp = resolve(args.experiment)
-    batch = args.batch if args.batch is not None else exp.window.batch_size
+    if args.batch is not None:
+        exp = dataclasses.replace(
+            exp, window=dataclasses.replace(exp.window, batch_size=args.batch)
+        )
+    batch = exp.window.batch_size
     report = infer_experiment(exp, batch)
-    lints = _lints(exp)
+    series = _series_or_none(exp)
+    lints = lint(exp, series)
+    memory = _memory(exp, report, series)
+    refused = None if memory is None else too_big(memory, available_memory(), exp.window.window)
+    code = 0 if report.ok and refused is None else EXIT_CANNOT_WORK
     if args.json:
         out = {
             "name": exp.name,
@@ -136,10 +186,14 @@ def cmd_summary(args: argparse.Namespace) -> int:
                 for p in report.problems
             ],
             "lints": [{"message": x.message, "path": x.path} for x in lints],
+            "memory_problem": refused,
+            "memory": None
+            if memory is None
+            else {**dataclasses.asdict(memory), "total": memory.total},
         }
         print(json.dumps(out, indent=2))
-        return 0
-    print(f"{exp.name}: input {fmt_shape(report.input_shape)} (batch, steps)")
+        return code
+    print(f"{shown(exp.name)}: input {fmt_shape(report.input_shape)} (batch, steps)")
     rows = [
         (
             str(r.index + 1),
@@ -154,6 +208,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
     print(f"total params: {total}")
     if report.mode:
         print(f"mode: {report.mode}")
+    if memory is not None:
+        print(f"memory: {estimate_text(memory)}")
+        if refused is not None:
+            print(f"problem: {refused}")
     f = exp.forecast
     how = "a last Dense of that many units" if f.strategy == "direct" else "fed its own forecasts"
     print(
@@ -161,10 +219,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
         f"{f.level:.0%} interval; {f.future} steps past the end"
     )
     for p in report.problems:
-        print(f"problem: {p}")
+        print(f"problem: {shown(p)}")
     for x in lints:
-        print(f"lint: {x.message}")
-    return 0
+        print(f"lint: {shown(x.message)}")
+    return code
 
 
 def cmd_baselines(args: argparse.Namespace) -> int:
@@ -175,7 +233,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
         out = {b.name: {"title": b.title, **b.metrics} for b in made}
         print(json.dumps(out, indent=2))
         return 0
-    print(f"{exp.name}: {len(series.valid)} validation points from t={series.split_time}")
+    print(f"{shown(exp.name)}: {len(series.valid)} validation points from t={series.split_time}")
     print(f"series: {series_line(series)}")
     rows = [
         (
@@ -198,7 +256,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 
 # --- training: run, sweep, runs, show ---------------------------------------------------------
 
-EXIT_STOPPED = 130  # stopped with Ctrl+C, as shells report SIGINT
+EXIT_STOPPED = 130  # stopped with Ctrl+C, as shells report SIGINT (other signals: 128 + number)
 EXIT_DIVERGED = 1  # the run stopped itself (NaN loss): not a usage error
 
 
@@ -265,6 +323,18 @@ def _store(args: argparse.Namespace) -> RunStore:
     return store
 
 
+def _tensorflow_log(store: RunStore) -> Path:
+    """``tensorflow.log`` in the runs folder, which is made private (0700) first; os.devnull
+    where there is no runs folder or it is not ours."""
+    if not store.root.is_dir():
+        return Path(os.devnull)
+    try:
+        private_dir(store.root)
+    except OSError:
+        return Path(os.devnull)
+    return store.root / "tensorflow.log"
+
+
 @contextlib.contextmanager
 def _native_stderr_to(log_path: Path) -> Iterator[None]:
     """Points file descriptor 2 at a log file while TensorFlow is loaded and runs.
@@ -274,7 +344,7 @@ def _native_stderr_to(log_path: Path) -> Iterator[None]:
     seqlab's own messages still reach it. Python warnings (from Keras) go to the log too.
     """
     try:
-        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        log_fd = open_log(log_path)  # 0600, never through a symlink
     except OSError:
         yield
         return
@@ -314,26 +384,53 @@ def _native_stderr_to(log_path: Path) -> Iterator[None]:
         os.close(log_fd)
 
 
+# what asks a run to stop: Ctrl+C, kill/timeout/systemd/Slurm, a closed terminal (not on Windows)
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _signal_name(signum: int) -> str:
+    return "Ctrl+C (SIGINT)" if signum == signal.SIGINT else signal.Signals(signum).name
+
+
 @contextlib.contextmanager
-def _ctrl_c_stops(stop: StopRequest, command: str) -> Iterator[None]:
-    """The first Ctrl+C asks the run to stop (it saves and exits 130); a second one aborts."""
+def _signals_stop(stop: StopRequest, command: str) -> Iterator[list[int]]:
+    """The first stop signal asks the run to stop (it saves, and the command exits 128 + the
+    signal's number); a second one aborts. Yields the signals caught, in order."""
+    caught: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield caught
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
         if stop.is_set():
             raise KeyboardInterrupt
-        stop.set()
-        print(
-            f"seqlab {command}: stopping after this batch (Ctrl+C again to abort)", file=sys.stderr
-        )
+        stop.set(by=_signal_name(signum))
+        again = "Ctrl+C again" if signum == signal.SIGINT else "send it again or press Ctrl+C"
+        what = "" if signum == signal.SIGINT else f"{_signal_name(signum)}: "
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            print(
+                f"seqlab {command}: {what}stopping after this batch ({again} to abort)",
+                file=sys.stderr,
+            )
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield caught
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)
+
+
+@contextlib.contextmanager
+def _stdout_may_close(printer: EventPrinter, command: str) -> Iterator[None]:
+    """Printing that meets a closed or failed standard output stops printing, not the run."""
     try:
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    except OSError:  # BrokenPipeError (| head), EIO (terminal gone)
+        printer.stdout_failed(command)
 
 
 def _run_with_events(args: argparse.Namespace, kind: str) -> int:
@@ -341,31 +438,49 @@ def _run_with_events(args: argparse.Namespace, kind: str) -> int:
 
     exp = _with_flags(args, RUN_FLAGS if kind == "train" else SWEEP_FLAGS)
     store = _store(args)
+    refused = training.preflight(exp)  # a rejected run writes nothing and loads nothing
+    if refused is not None:
+        if args.json:  # the one event a run that cannot start sends; no run id was made
+            EventPrinter(True)(RunFailed("", "train" if kind == "train" else "sweep", refused))
+        raise CliError(refused)
     store.check_writable()  # before TensorFlow loads
     printer = EventPrinter(args.json)
     if not args.json:
-        print(f"{exp.name}: loading TensorFlow and compiling the model ...", flush=True)
+        with _stdout_may_close(printer, args.command):
+            print(f"{shown(exp.name)}: loading TensorFlow and compiling the model ...", flush=True)
     stop = StopRequest()
     run = training.train if kind == "train" else training.sweep
-    try:
-        with _native_stderr_to(store.root / "tensorflow.log"), _ctrl_c_stops(stop, args.command):
-            outcome = run(exp, printer, stop, store=store)
-    except KeyboardInterrupt:
-        print(f"seqlab {args.command}: aborted", file=sys.stderr)
-        return EXIT_STOPPED
+    with _signals_stop(stop, args.command) as caught:
+        try:
+            with _native_stderr_to(_tensorflow_log(store)):
+                outcome = run(exp, printer, stop, store=store)
+        except KeyboardInterrupt:
+            with contextlib.suppress(OSError):
+                print(f"seqlab {args.command}: aborted", file=sys.stderr)
+            return 128 + caught[0] if caught else EXIT_STOPPED
     if isinstance(outcome, RunFailed):
         raise CliError(outcome.message)
     if isinstance(outcome, RunStopped):
         if not args.json:
-            print(f"stopped: {outcome.reason}")
-            print(f"run saved in {outcome.run_dir}")
+            with _stdout_may_close(printer, args.command):
+                _print_stopped(_apply_command(args), outcome, store)
         if stop.is_set():
-            return EXIT_STOPPED
+            return 128 + caught[0] if caught else EXIT_STOPPED
         print(f"seqlab {args.command}: {outcome.reason}", file=sys.stderr)
         return EXIT_DIVERGED
     if not args.json:
-        _print_finished(_apply_command(args), outcome, store)
+        with _stdout_may_close(printer, args.command):
+            _print_finished(_apply_command(args), outcome, store)
     return 0
+
+
+def _print_stopped(apply: str, stopped: RunStopped, store: RunStore) -> None:
+    """Why it stopped, then what it kept: the finished summary of its results, if it has them."""
+    print(f"stopped: {stopped.reason}")
+    if stopped.results is not None:
+        _print_finished(apply, stopped.results, store, stopped=True)
+    else:
+        print(f"run saved in {stopped.run_dir}")
 
 
 def _apply_command(args: argparse.Namespace) -> str:
@@ -378,11 +493,12 @@ def _apply_command(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
-def _print_finished(apply: str, done: RunFinished, store: RunStore) -> None:
+def _print_finished(apply: str, done: RunFinished, store: RunStore, stopped: bool = False) -> None:
     """The closing summary: the ladder (validation MAE beside the baselines) and the run's notes,
-    or the sweep's chart, suggestions and the rate it recommends."""
+    or the sweep's chart, suggestions and the rate it recommends (also a stopped run's)."""
     m = done.metrics
-    print(f"finished {done.epochs} epochs in {duration(done.seconds)}")
+    what = "kept after" if stopped else "finished"
+    print(f"{what} {done.epochs} epochs in {duration(done.seconds)}")
     if done.kind == "train":
         print(f"validation {ladder_text(m)}")
         print(f"MSE {fmt(m.get('val_mse'))} (naive {fmt(m.get('naive_mse'))})")
@@ -394,7 +510,7 @@ def _print_finished(apply: str, done: RunFinished, store: RunStore) -> None:
     assert done.run_dir is not None  # the command line always trains with a store
     run_dir = Path(done.run_dir)
     info = store.info(run_dir)
-    if info is not None and info.reason:
+    if info is not None and info.reason and not stopped:  # a stopped one said why already
         print(f"ended early: {info.reason}")
     _print_sweep(store, run_dir, done.suggestions, m, done.recommended)
     for note in done.notes:
@@ -501,6 +617,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         "run",
     )
     print(table(headers, rows, right={0, 4, 5, 6, 7, 9}))
+    for n, i in enumerate(infos, start=1):
+        if i.status == "corrupt":
+            print(f"#{n} is corrupt: {i.reason}")
     print(
         f"{len(infos)} run(s) in {store.root}, best validation MAE first; "
         "kept: the epoch whose weights were saved"
@@ -514,18 +633,48 @@ def cmd_show(args: argparse.Namespace) -> int:
     status = info.status + (f" ({info.reason})" if info.reason else "")
     kept = "" if info.best_epoch is None else f", kept epoch {info.best_epoch}"
     print(f"run      {info.run_id}")
-    print(f"name     {info.name} ({info.kind})")
+    print(f"name     {shown(info.name)} ({info.kind})")
     print(f"status   {status}")
     print(f"created  {info.created.replace('T', ' ')}")
     print(f"epochs   {info.epochs}/{info.total_epochs}{kept}")
     print(f"folder   {info.path}")
+    _print_damage(info)
     m = store.metrics(info.path)
-    notes = [str(n) for n in m.get("notes", ())]
+    if any(p.startswith("metrics.json") for p in info.problems):
+        m = {}  # a metrics file of the wrong shape: its scores are not shown
+    try:
+        _print_run(store, info, m)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        print(f"unreadable  the rest of the run cannot be shown ({type(exc).__name__}: {exc})")
+    return 0
+
+
+def _print_damage(info: RunInfo) -> None:
+    """``show``'s lines for the run's missing and unreadable files (a corrupt run's reason)."""
+    for problem in info.problems:
+        label = "missing" if problem.endswith(" is missing") else "unreadable"
+        print(f"{label:<10}  {problem}")
+    if info.kind == "train" and info.status == "finished":
+        absent = [f for f in OUTPUT_FILES if not (info.path / f).exists()]
+        if absent:
+            print(f"{'missing':<10}  {', '.join(absent)} (not saved, or removed since)")
+
+
+OUTPUT_FILES = ("metrics.json", "forecast.csv", "model.keras")  # what a finished training run saves
+
+
+def _print_run(store: RunStore, info: RunInfo, m: dict[str, Any]) -> None:
+    """The scores and charts ``show`` prints after the run's header."""
+    raw_notes = m.get("notes", ())
+    notes = [str(n) for n in raw_notes] if isinstance(raw_notes, (list, tuple)) else []
     if info.kind == "sweep":
-        _print_sweep(store, info.path, m.get("suggestions", {}), m, m.get("recommended"))
+        suggestions = m.get("suggestions", {})
+        if not isinstance(suggestions, dict):
+            suggestions = {}
+        _print_sweep(store, info.path, suggestions, m, m.get("recommended"))
         for note in notes:
             print(f"note: {note}")
-        return 0
+        return
     from tui.figures import ForecastView, History, forecast_figure, loss_figure
 
     if "val_mae" in m:
@@ -544,7 +693,6 @@ def cmd_show(args: argparse.Namespace) -> int:
         future, backtest = store.future(info.path), store.backtest(info.path)
         view = ForecastView.from_saved(forecast, future, m, backtest=backtest)
         print_chart(forecast_figure(view))
-    return 0
 
 
 def _load_saved(args: argparse.Namespace) -> Any:
@@ -553,8 +701,7 @@ def _load_saved(args: argparse.Namespace) -> Any:
 
     store = _store(args)
     info = store.find(args.run)  # a bad RUN is told before TensorFlow loads
-    log = store.root / "tensorflow.log" if store.root.is_dir() else Path(os.devnull)
-    with _native_stderr_to(log):
+    with _native_stderr_to(_tensorflow_log(store)):
         return run_forecast.load(info.path, store)
 
 
@@ -643,11 +790,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_preset)
 
     p = sub.add_parser(
-        "summary", help="layer shapes, parameter counts and problems (no TensorFlow)"
+        "summary",
+        help="layer shapes, parameter counts, memory and problems (no TensorFlow); exit code 1 "
+        "when the model cannot work",
+        description="Layer shapes, parameter counts, the memory a run needs and the model's "
+        "problems, without TensorFlow. Exit code 0 when the model works, 1 when it cannot "
+        "work (or does not fit in memory: 'seqlab run' would refuse it), 2 for a usage error.",
     )
     p.add_argument("experiment", metavar="FILE_OR_PRESET")
     p.add_argument(
-        "--batch", type=_positive_int, help="batch size to show (default: the experiment's)"
+        "--batch",
+        type=_field_int(WindowSpec, "batch_size", "--batch"),
+        help="batch size to show (default: the experiment's)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_summary)
@@ -696,10 +850,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("forecast", help="forecast past the end of the data from a saved run")
-    p.add_argument("run", metavar="RUN", help="run folder, id, or a unique part of the id")
+    p.add_argument(
+        "run", metavar="RUN", type=_run_id, help="run folder, id, or a unique part of the id"
+    )
     p.add_argument(
         "--steps",
-        type=_positive_int,
+        type=_field_int(ForecastSpec, "future", "--steps"),
         help="steps past the end (default: the run's forecast.future)",
     )
     p.add_argument("--csv", metavar="FILE", help="also write the forecast to a CSV file")
@@ -710,16 +866,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "backtest", help="a saved run's MAE per step ahead from every validation origin"
     )
-    p.add_argument("run", metavar="RUN", help="run folder, id, or a unique part of the id")
     p.add_argument(
-        "--horizon", type=_positive_int, help="steps ahead (default: the run's forecast.horizon)"
+        "run", metavar="RUN", type=_run_id, help="run folder, id, or a unique part of the id"
+    )
+    p.add_argument(
+        "--horizon",
+        type=_field_int(ForecastSpec, "horizon", "--horizon"),
+        help="steps ahead (default: the run's forecast.horizon)",
     )
     p.add_argument("--runs", metavar="DIR", help=runs_help)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("show", help="a saved run: summary, loss and forecast charts")
-    p.add_argument("run", metavar="RUN", help="run folder, id, or a unique part of the id")
+    p.add_argument(
+        "run", metavar="RUN", type=_run_id, help="run folder, id, or a unique part of the id"
+    )
     p.add_argument("--runs", metavar="DIR", help=runs_help)
     p.set_defaults(func=cmd_show)
 
@@ -747,7 +909,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except SeqlabError as exc:
-        print(f"seqlab {args.command}: error: {exc}", file=sys.stderr)
+        print(f"seqlab {args.command}: error: {shown(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return 0

@@ -7,8 +7,10 @@ only when a chart is printed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import shutil
 import sys
 from collections.abc import Mapping, Sequence, Set
@@ -25,7 +27,7 @@ from engine.events import (
 )
 from engine.series import Series
 from engine.sweep import SUGGESTIONS
-from tui.numbers import dates_text
+from tui.numbers import dates_text, shown
 
 if TYPE_CHECKING:
     from tui.plotting import Figure
@@ -39,7 +41,10 @@ METRIC_NAMES = {"mae": "MAE", "mse": "MSE", "rmse": "RMSE", "smape": "sMAPE %", 
 def table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], right: Set[int] = frozenset()
 ) -> str:
-    """Columns padded to their widest cell; the columns in ``right`` are right-aligned."""
+    """Columns padded to their widest cell; the columns in ``right`` are right-aligned. Cells
+    are shown escaped (tui.numbers.shown): names and labels come from files."""
+    headers = [shown(h) for h in headers]
+    rows = [[shown(c) for c in row] for row in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
@@ -78,25 +83,61 @@ def series_line(series: Series) -> str:
     """One line that shows what was read: points, split, first and last values (with labels)."""
 
     def point(i: int) -> str:
-        label = f" ({series.labels[i]})" if series.labels else ""
+        label = f" ({shown(series.labels[i])})" if series.labels else ""
         return f"{float(series.values[i]):g}{label}"
 
     line = (
-        f"{series.name}, {len(series)} points ({len(series.train)} train, "
+        f"{shown(series.name)}, {len(series)} points ({len(series.train)} train, "
         f"{len(series.valid)} validation), first {point(0)}, last {point(-1)}"
     )
-    return line + (f"; {dates_text(series)}" if series.dates is not None else "")
+    return line + (f"; {shown(dates_text(series))}" if series.dates is not None else "")
 
 
 class EventPrinter:
-    """Prints a run's events: one line per epoch or sweep point, or one JSON object per event."""
+    """Prints a run's events: one line per epoch or sweep point, or one JSON object per event.
+
+    A standard output that closes or fails (``| head``, a closed terminal) ends the printing,
+    never the run: the rest goes to the null device (``stdout_failed``)."""
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
         self.seconds: list[float] = []
         self.width = 1
+        self.stdout_gone = False
+        self.command = "run"  # "sweep" once a sweep's first event says so
+
+    def stdout_failed(self, command: str) -> None:
+        """Points standard output at the null device, so neither later prints nor Python's
+        flush at exit fail, and says so once on stderr."""
+        if self.stdout_gone:
+            return
+        self.stdout_gone = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, sys.stdout.fileno())
+            finally:
+                os.close(null)
+        except (OSError, ValueError, AttributeError):  # no file descriptor (e.g. captured)
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        with contextlib.suppress(OSError):
+            print(
+                f"seqlab {command}: standard output closed; the run goes on and is saved "
+                "('seqlab runs' lists it)",
+                file=sys.stderr,
+            )
 
     def __call__(self, event: Event) -> None:
+        if getattr(event, "kind", None) == "sweep":
+            self.command = "sweep"
+        if self.stdout_gone:
+            return
+        try:
+            self.show(event)
+        except OSError:  # BrokenPipeError, or EIO once the terminal is gone
+            self.stdout_failed(self.command)
+
+    def show(self, event: Event) -> None:
         if self.as_json:
             data = event_dict(event)
             if isinstance(event, RunFinished):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from typing import TextIO
 from engine.errors import SeqlabError
 from engine.presets import DEFAULT_PRESET, get_preset, resolve
 from engine.process import end_process
-from engine.runstore import RunStore
+from engine.runstore import RunStore, open_log, private_dir
 from engine.specs import Experiment
 
 LOG_NAME = "seqlab.log"
@@ -28,23 +29,32 @@ LOG_KEEP_BYTES = 1_000_000  # the log is cut back to its end when it grows past 
 
 
 def log_path_for(store: RunStore) -> Path:
-    """The log beside the runs folder (``$SEQLAB_HOME/logs``), or a temp folder if not writable."""
-    for folder in (
-        store.root.parent / "logs",
-        Path(os.environ.get("TMPDIR", "/tmp")) / "seqlab-logs",
-    ):
+    """The log beside the runs folder (``$SEQLAB_HOME/logs``, made private: 0700), else a fresh
+    private temp folder (never a predictable shared path), else os.devnull. The file is opened
+    without following symlinks, so a planted link cannot send the log elsewhere."""
+    for folder in (store.root.parent / "logs", None):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / LOG_NAME
-            with open(path, "ab"):
-                pass
+            if folder is None:
+                folder = Path(tempfile.mkdtemp(prefix="seqlab-logs-"))  # 0700, unpredictable
+            path = private_dir(folder) / LOG_NAME
+            os.close(open_log(path))
             if path.stat().st_size > LOG_KEEP_BYTES:
-                tail = path.read_bytes()[-LOG_KEEP_BYTES // 2 :]
-                path.write_bytes(tail)
+                _keep_tail(path, LOG_KEEP_BYTES // 2)
             return path
         except OSError:
             continue
     return Path(os.devnull)
+
+
+def _keep_tail(path: Path, keep: int) -> None:
+    """Cuts the log back to its last ``keep`` bytes, in place (no symlink followed)."""
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        tail = os.pread(fd, keep, max(0, os.fstat(fd).st_size - keep))
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, tail, 0)
+    finally:
+        os.close(fd)
 
 
 def _terminal_fd() -> int | None:
@@ -72,7 +82,7 @@ def textual_terminal(log_path: Path) -> Iterator[TextIO]:
     saved_fd2 = os.dup(2)
     encoding = getattr(sys.__stderr__, "encoding", None) or "utf-8"
     textual_out = os.fdopen(os.dup(tty_fd), "w", encoding=encoding, errors="replace")
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    log_fd = open_log(log_path)
     os.dup2(log_fd, 2)
     os.close(log_fd)
     saved = sys.__stderr__, sys.stderr

@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 from engine import stack_edits
 from engine.errors import EditError
 from engine.presets import PRESETS
+from engine.resources import Estimate, estimate, size_text
 from engine.shapes import ShapeReport, fmt_shape, infer_experiment
 from engine.specs import (
     LAYER_KINDS,
@@ -40,6 +41,7 @@ from engine.specs import (
 )
 from engine.stack_edits import Edit
 from tui.form import SpecForm, Tick, field_defs
+from tui.numbers import shown
 from tui.pane import Pane
 from tui.screens import PickScreen
 
@@ -143,6 +145,7 @@ class ModelPane(Pane):
         self._shown: tuple[object, ...] | None = None
         self.report: ShapeReport | None = None
         self._lints: list[Lint] = []
+        self._memory: Estimate | None = None  # weights and a batch's activations
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -181,10 +184,10 @@ class ModelPane(Pane):
     # --- showing ---------------------------------------------------------------------------------
 
     def show_experiment(self, experiment: Experiment) -> None:
-        shown = (experiment.name, experiment.model, experiment.window, experiment.forecast)
-        if shown == self._shown:
+        on_show = (experiment.name, experiment.model, experiment.window, experiment.forecast)
+        if on_show == self._shown:
             return  # a series or training edit: nothing here changes
-        self._shown = shown
+        self._shown = on_show
         preset = self.query_one("#preset", Select)
         with preset.prevent(Select.Changed):
             if experiment.name in PRESETS and experiment == PRESETS[experiment.name]:
@@ -195,11 +198,13 @@ class ModelPane(Pane):
         base = experiment.name.removesuffix(" (edited)")
         if not about and base != experiment.name and base in PRESETS:
             about = f"Edited from the preset {base}: its description no longer applies."
-        self.query_one("#preset-about", Static).update(about)
+        # a description from a file is plain text: no markup, no control characters
+        self.query_one("#preset-about", Static).update(Text(shown(about)))
         layers = experiment.model.layers
         self.selected = max(0, min(self.selected, len(layers) - 1))
         exp = experiment
         self.report = infer_experiment(exp)
+        self._memory = estimate(exp, self.report, 0) if self.report.ok else None
         self._show_list()
         self._show_shapes()
         self._show_editor()
@@ -235,7 +240,15 @@ class ModelPane(Pane):
             table.add_row(f"{mark}{row.index + 1}", label, fmt_shape(row.output_shape), params)
         total = "?" if report.total_params is None else f"{report.total_params:,}"
         mode = report.mode or "cannot work yet"
-        self.query_one("#shape-summary", Static).update(f"total params {total} · {mode}")
+        memory = ""
+        if self._memory is not None:  # the windows' share needs the series: summary shows it
+            m = self._memory
+            memory = (
+                f" · memory about {size_text(m.weights + m.activations)} (activations "
+                f"{size_text(m.activations)} per batch of {m.batch:,}, weights "
+                f"{size_text(m.weights)})"
+            )
+        self.query_one("#shape-summary", Static).update(f"total params {total} · {mode}{memory}")
         self._show_problems()
 
     def _show_problems(self) -> None:

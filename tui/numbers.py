@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.events import Backtest
     from engine.series import Series
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(text: object) -> str:
+    """Text from a file (a name, description, CSV header or cell, a message quoting them) made
+    safe for a terminal: control characters (C0, DEL, C1, and ESC, which starts an escape
+    sequence) are written as ``\\x1b``-style escapes, so they cannot move the cursor, recolour
+    or retitle the terminal, or hide what follows."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def fmt_number(value: float) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -30,7 +31,7 @@ from tui.figures import (
     loss_figure,
     sweep_figure,
 )
-from tui.numbers import coverage_text, ladder_text, worse_than
+from tui.numbers import coverage_text, ladder_text, shown, worse_than
 from tui.pane import Pane
 
 
@@ -123,7 +124,7 @@ class RunsPane(ForecastKeys, Pane):
         for info in self.runs:
             table.add_row(
                 "●" if info.run_id in self.marked else " ",
-                info.name,
+                Text(shown(info.name)),  # a name from a file: no markup, no control characters
                 info.kind,
                 info.status,
                 f"{info.epochs}/{info.total_epochs}",
@@ -140,8 +141,10 @@ class RunsPane(ForecastKeys, Pane):
         if not self.runs:
             detail.update(f"No saved runs in {self.store.root} yet: train one with ctrl+t.")
         elif self.opened is None:
+            corrupt = sum(r.status == "corrupt" for r in self.runs)
+            damaged = f" · {corrupt} corrupt (enter shows why)" if corrupt else ""
             detail.update(
-                f"{len(self.runs)} runs in {self.store.root} · enter opens · "
+                f"{len(self.runs)} runs in {self.store.root}{damaged} · enter opens · "
                 "space marks two to compare"
             )
 
@@ -163,18 +166,33 @@ class RunsPane(ForecastKeys, Pane):
         self.view, self.view_path = None, None
         self.controls.reset()
         path = Path(info.path)
-        chart = self.query_one("#run-chart", Chart)
-        forecast_chart = self.query_one("#run-forecast", Chart)
         metrics = self.store.metrics(path)
+        if any(p.startswith("metrics.json") for p in info.problems):
+            metrics = {}  # the wrong shape: its scores are not shown
         text = (
             f"{info.name} · {info.kind} · {info.status} · {info.epochs}/{info.total_epochs} epochs"
         )
         if info.reason:
             text += f" · {info.reason}"
+        try:
+            text += self._show_charts(info, path, metrics)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            self.view, self.view_path = None, None  # a damaged file's odd value: shown as such
+            text += f" · cannot show its charts ({type(exc).__name__}: {exc})"
+        self.query_one("#run-detail", Static).update(Text(f"{shown(text)}\n{shown(info.path)}"))
+        self.seqlab.refresh_bindings()
+
+    def _show_charts(self, info: RunInfo, path: Path, metrics: dict[str, Any]) -> str:
+        """Draws the opened run's charts; the detail text that follows its header."""
+        chart = self.query_one("#run-chart", Chart)
+        forecast_chart = self.query_one("#run-forecast", Chart)
+        text = ""
         if info.kind == "sweep":
             points = self.store.sweep_points(path)
             lrs, losses = [p[0] for p in points], [p[1] for p in points]
-            suggestions = metrics.get("suggestions", {}) or {}
+            suggestions = metrics.get("suggestions", {})
+            if not isinstance(suggestions, dict):
+                suggestions = {}
             chart.show(
                 sweep_figure(lrs, losses, suggestions, recommended=metrics.get("recommended"))
             )
@@ -198,8 +216,7 @@ class RunsPane(ForecastKeys, Pane):
                 if worse:
                     text += f" · worse than {' and '.join(worse)}"
             text += self._forecast_detail(self.view)
-        self.query_one("#run-detail", Static).update(text + f"\n{info.path}")
-        self.seqlab.refresh_bindings()
+        return text
 
     @staticmethod
     def _forecast_detail(view: ForecastView) -> str:
@@ -279,7 +296,7 @@ class RunsPane(ForecastKeys, Pane):
         self.view, self.view_path = None, None
         self.query_one("#run-forecast", Chart).show(forecast_figure(None))
         names = " vs ".join(f"{n}: {by_id[r].run_id}" for n, r in enumerate(self.marked, start=1))
-        self.query_one("#run-detail", Static).update(f"comparing {names}")
+        self.query_one("#run-detail", Static).update(Text(shown(f"comparing {names}")))
 
     def action_edit(self) -> None:
         info = self._cursor_run()

@@ -415,10 +415,16 @@ class TrainingPane(ForecastKeys, Pane):
         elif isinstance(event, RunFinished):
             self._finished(event)
         elif isinstance(event, RunStopped):
-            self._status = f"{kind}: stopped after {event.epochs} epochs"
             where = f" · saved to {escape(event.run_dir)}" if event.run_dir else ""
             reason = escape(event.reason)
             self.write_log(f"[b]■ stopped[/b] after {event.epochs} epochs: {reason}{where}")
+            if event.results is not None:  # what it kept: its forecast, or a sweep's suggestions
+                self._finished(event.results, stopped=True)
+            stopped = f"{kind}: stopped after {event.epochs} epochs"
+            kept = self._status if event.results is not None and self._status else None
+            if kept is not None:  # the results line, or a sweep's "sweep: finished · ..."
+                kept = kept.removeprefix(f"{kind}: finished · ")
+            self._status = f"{stopped} · {kept}" if kept else stopped
         elif isinstance(event, RunFailed):
             self._status = f"{kind}: failed"
             self.write_log(f"[b red]✗ {kind} failed:[/] {escape(event.message)}")
@@ -467,7 +473,8 @@ class TrainingPane(ForecastKeys, Pane):
             log.write(fitting(variants, width))
         self._pending_log.clear()
 
-    def _finished(self, event: RunFinished) -> None:
+    def _finished(self, event: RunFinished, stopped: bool = False) -> None:
+        """A finished run's results; ``stopped``: a stopped run's, whose stop line came first."""
         where = f" · saved to {escape(event.run_dir)}" if event.run_dir else ""
         self._progress = (event.epochs, event.epochs)  # complete, also when it stopped early
         self._status_layout = True  # the results line may take more than one line
@@ -475,8 +482,9 @@ class TrainingPane(ForecastKeys, Pane):
             self.suggestions = dict(event.suggestions)
             self.recommended = event.recommended if event.recommended in self.suggestions else None
             names = " · ".join(f"{k} {fmt_number(v)}" for k, v in self.suggestions.items())
+            heading = "  kept" if stopped else "■ sweep finished"
             self.write_log(
-                f"[b]■ sweep finished[/b] after {event.epochs} epochs: {names or 'no suggestion'}"
+                f"[b]{heading}[/b] after {event.epochs} epochs: {names or 'no suggestion'}"
             )
             for note in event.notes:
                 self.write_log(f"  note: {escape(note)}")
@@ -498,7 +506,8 @@ class TrainingPane(ForecastKeys, Pane):
         self.history.kept = None if kept is None else int(kept)
         self._status = result_line(m)
         self.write_log(
-            f"[b]■ finished[/b] {event.epochs} epochs in {event.seconds:.1f}s: "
+            f"[b]{'  kept' if stopped else '■ finished'}[/b] {event.epochs} epochs in "
+            f"{event.seconds:.1f}s: "
             f"validation {ladder_text(m, 3)}{where}"
         )
         for note in event.notes:
