@@ -25,7 +25,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from tui.numbers import fmt_number
+from tui.numbers import fmt_number, shown
 
 Values: TypeAlias = Sequence[float] | np.ndarray  # one coordinate of a trace
 TickLabel: TypeAlias = Callable[[float], str]  # an x position's tick label ("" for none)
@@ -225,9 +225,9 @@ def caption_line(figure: Figure, width: int | None) -> str:
     if not figure.caption:
         return ""
     if width is None:
-        return figure.caption[0]
+        return shown(figure.caption[0])
     fitting = [line for line in figure.caption if len(line) <= width]
-    return fitting[0] if fitting else figure.caption[-1][:width]
+    return shown(fitting[0] if fitting else figure.caption[-1][:width])
 
 
 def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
@@ -245,7 +245,7 @@ def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
     if not drawn:
         return False
     for xa, ya, trace in drawn:
-        kwargs = {"label": trace.label} if trace.label else {}
+        kwargs = {"label": shown(trace.label)} if trace.label else {}
         if len(xa) == 1 or trace.points:
             marker = "dot" if trace.marker == "braille" and len(xa) == 1 else trace.marker
             plt.scatter(xa.tolist(), ya.tolist(), marker=marker, color=trace.color, **kwargs)
@@ -291,9 +291,9 @@ def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
     fitting = [t for t in titles if width is None or len(t) <= width - TITLE_MARGIN]
     title = fitting[0] if fitting else titles[-1]
     if title:
-        plt.title(title)
+        plt.title(shown(title))  # titles quote names from files
     if figure.xlabel:
-        plt.xlabel(figure.xlabel)
+        plt.xlabel(shown(figure.xlabel))
     return True
 
 

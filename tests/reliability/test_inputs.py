@@ -342,3 +342,17 @@ def test_the_app_shows_names_escaped_and_the_memory_estimate(tmp_path):
             assert "memory about " in shapes and "per batch of 128" in shapes
 
     asyncio.run(body())
+
+
+def test_names_from_files_reach_charts_escaped():
+    from tui.plotting import Figure, Trace, to_text
+
+    figure = Figure(
+        title="data\x1b[2J.csv",
+        traces=(Trace([1, 2, 3], [1, 2, 3], "col\x1b]0;x\x07"),),
+        xlabel="t\x9b",
+        caption=("in\x1b[31m",),
+    )
+    text = to_text(figure, 60, 12)
+    assert text is not None and "\x1b" not in text and "\x07" not in text and "\x9b" not in text
+    assert "data\\x1b[2J.csv" in text and "in\\x1b[31m" in text
