@@ -203,8 +203,9 @@ class _Data:
         return len(self.x_hold) > 0
 
 
-def _cut_windows(exp: Experiment, seq2seq: bool) -> _Data:
-    """Fitting, holdout and validation windows.
+def _cut_windows(exp: Experiment, seq2seq: bool, series: Series | None = None) -> _Data:
+    """Fitting, holdout and validation windows (of ``series``, the experiment's, read here when
+    not given).
 
     The training period ends with the holdout slice (``train.holdout`` points): the fitting
     windows lie wholly before it (inputs and targets), so none straddles the boundary; each
@@ -217,7 +218,7 @@ def _cut_windows(exp: Experiment, seq2seq: bool) -> _Data:
     cover every step of each target, as Keras's own would.
     """
     w, batch = exp.window.window, exp.window.batch_size
-    series = load_series(exp.series, w)
+    series = series if series is not None else load_series(exp.series, w)
     split = series.split_time
     held = holdout_points(exp.train.holdout, split)
     fit_end = split - held
@@ -590,7 +591,7 @@ def _checked(exp: Experiment) -> tuple[ShapeReport, _Data] | str:
     refused = too_big(need, available_memory(), exp.window.window)
     if refused is not None:
         return refused
-    return report, _cut_windows(exp, seq2seq=report.mode == SEQ2SEQ)
+    return report, _cut_windows(exp, seq2seq=report.mode == SEQ2SEQ, series=series)
 
 
 def preflight(exp: Experiment) -> str | None:
