@@ -1,8 +1,11 @@
-"""Model spec -> Keras model, and loading a saved model.
+"""Model spec -> Keras model for training; the trained model -> a portable one; loading either.
 
-The course's ``Lambda`` layers are built as seqlab's registered layers (engine.keras_layers), so
-a saved ``.keras`` file loads with ``safe_mode=True``: no pickled Python lambdas. Keras is imported
-inside the functions, so importing this module loads no TensorFlow.
+Training uses seqlab's registered layers (engine.keras_layers): the course's ``Lambda`` layers
+without pickled lambdas, and a Bidirectional LSTM that trains in one loop. What a run saves is
+``portable_model``: only Keras's own layers, the normalisation inside, so ``model.keras`` loads
+with plain ``keras.saving.load_model(path)`` wherever Keras is installed, seqlab or not, and takes
+and returns values in the series' units. Keras is imported inside the functions, so importing
+this module loads no TensorFlow.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 from typing import Any
 
 from engine.errors import SeqlabError
+from engine.scaling import Scaler
 from engine.shapes import infer
 from engine.specs import (
     GRU,
@@ -73,8 +77,8 @@ def build_model(
 
     ``unroll`` unrolls the SimpleRNN layers (Keras's ``unroll=True``; needs a known window): the
     trainer asks for it for short windows under XLA, where it makes epochs much faster
-    (engine.training.UNROLL_MAX_STEPS). LSTM and GRU are never unrolled: their unrolled steps take
-    far too long to compile, and their epochs get slower (see README, Speed).
+    (engine.fit_settings.UNROLL_MAX_STEPS). LSTM and GRU are never unrolled: their unrolled
+    steps take far too long to compile, and their epochs get slower (see README, Speed).
 
     Refuses a stack the shape inference finds broken, with the same explanation the UI shows;
     ``outputs`` is the values per prediction (a direct forecast's horizon, else 1).
@@ -91,8 +95,71 @@ def build_model(
     return keras.Model(inputs, x, name="seqlab")
 
 
+def portable_model(trained: Any, model: ModelSpec, scaler: Scaler) -> Any:
+    """The trained model with its weights, rebuilt from Keras's own layers, in series units.
+
+    Windows (batch, window) of raw values go in; the model's outputs come out in the series'
+    units: (batch, k) values, or (batch, window, 1) for a sequence-to-sequence model. Inside, in
+    order: ``normalise`` (``Rescaling``: (x - offset) / scale, the scale a power of two so this
+    is exactly engine.scaling's arithmetic in float32), for "last" ``relative`` (each window minus
+    its last value, picked by ``Cropping1D``), the layers of the spec under their training names
+    (``Reshape`` for ExpandDims, ``Rescaling`` for Scale, Keras's ``Bidirectional`` for seqlab's,
+    no unrolling), then the last value added back (``absolute``) and ``denormalise``.
+    """
+    import keras
+
+    trained_layers = _layers_by_name(trained)
+    window = int(trained.input_shape[1])
+    inputs = keras.Input(shape=(window,), name="window")
+    x = inputs
+    if scaler.kind != "none":
+        s = scaler.scale
+        x = keras.layers.Rescaling(1 / s, offset=-scaler.offset / s, name="normalise")(x)
+    last: tuple[Any, Any] | None = None  # each window's last value: (b, 1, 1) and (b, 1)
+    if scaler.kind == "last":
+        steps = keras.layers.Reshape((window, 1), name="steps")(x)
+        picked = keras.layers.Cropping1D((window - 1, 0), name="last_step")(steps)
+        last = (picked, keras.layers.Flatten(name="last_value")(picked))
+        x = keras.layers.Subtract(name="relative")([x, last[1]])
+    for i, spec in enumerate(model.layers):
+        name = f"{i + 1:02d}_{spec.kind}"
+        layer = _portable_layer(spec, name, x)
+        x = layer(x)
+        layer.set_weights(trained_layers[name].get_weights())
+    if last is not None:
+        x = keras.layers.Add(name="absolute")([x, last[0] if len(x.shape) == 3 else last[1]])
+    if scaler.kind != "none":
+        x = keras.layers.Rescaling(scaler.scale, offset=scaler.offset, name="denormalise")(x)
+    return keras.Model(inputs, x, name="seqlab")
+
+
+def _layers_by_name(model: Any) -> dict[str, Any]:
+    """Every layer of a model by name, those of models nested in it included."""
+    found: dict[str, Any] = {}
+    for layer in model.layers:
+        found[layer.name] = layer
+        if hasattr(layer, "layers"):
+            found.update(_layers_by_name(layer))
+    return found
+
+
+def _portable_layer(spec: Any, name: str, x: Any) -> Any:
+    """The Keras layer of one spec for the portable model (``x``: its input)."""
+    import keras
+
+    if isinstance(spec, ExpandDims):
+        return keras.layers.Reshape((*x.shape[1:], 1), name=name)
+    if isinstance(spec, Scale):
+        return keras.layers.Rescaling(spec.factor, name=name)
+    if isinstance(spec, Bidirectional):
+        inner = _keras_layer(spec.layer, f"{name}_inner", unroll=False)
+        return keras.layers.Bidirectional(inner, merge_mode=spec.merge_mode, name=name)
+    return _keras_layer(spec, name, unroll=False)
+
+
 def load_model(path: str | os.PathLike[str]) -> Any:
-    """Loads a saved ``.keras`` model with ``safe_mode=True`` (seqlab layers registered first)."""
+    """Loads a saved ``.keras`` model with ``safe_mode=True``. Portable models need nothing
+    more; seqlab's layers are registered first for run folders saved before them."""
     import keras
 
     from engine import keras_layers  # noqa: F401  (importing it registers the layers)

@@ -74,8 +74,12 @@ def load(run: str | Path, store: RunStore | None = None) -> SavedModel:
     scaler = Scaler()  # runs from before normalisation trained on raw values
     if scaler_path.exists():
         try:
-            scaler = Scaler.from_dict(json.loads(scaler_path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            saved = json.loads(scaler_path.read_text(encoding="utf-8"))
+            # a portable model (engine.keras_model.portable_model) normalises inside itself;
+            # runs saved before it hold the trained model, which takes normalised values
+            if not saved.get("in_model"):
+                scaler = Scaler.from_dict(saved)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SeqlabError(f"run {info.run_id}: scaler.json is unreadable ({exc})") from None
     model_path = info.path / "model.keras"
     if not model_path.exists():

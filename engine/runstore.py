@@ -3,8 +3,9 @@
 A run folder holds ``experiment.toml``, ``status.json``, ``history.csv`` (training) or ``sweep.csv``
 (learning-rate sweeps), ``metrics.json`` (with the run's notes and its backtest), ``forecast.csv``
 (the validation forecast with its interval band and dates), ``future.csv`` (the forecast past the
-end of the series), ``model.keras`` and ``scaler.json`` (the normalisation the model was trained
-with, engine.scaling). A run whose
+end of the series), ``model.keras`` (a plain Keras model in the series' units,
+engine.keras_model.portable_model) and ``scaler.json`` (the normalisation it holds inside,
+engine.scaling). A run whose
 process died (kill -9, power loss) still says "running" in its status file; listing finds its
 process gone and reports it as interrupted, with the history it had flushed. The status file
 names the process instance (pid, host, boot id and the process's start time), so a reused pid
@@ -416,7 +417,8 @@ class RunHandle:
             atomic_write(self.path / "metrics.json", text)
 
     def write_scaler(self, scaler: dict[str, Any]) -> None:
-        """``scaler.json``: what turns the model's outputs back into the series' units."""
+        """``scaler.json``: the normalisation fitted for the model (``in_model``: applied inside
+        the saved model, which takes and returns the series' units)."""
         with _saving():
             atomic_write(self.path / "scaler.json", json.dumps(scaler, indent=2))
 

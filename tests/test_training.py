@@ -124,13 +124,15 @@ def test_events_metrics_and_saved_run(tiny_experiment, tmp_path) -> None:
         "kind": "none",
         "offset": 0.0,
         "scale": 1.0,
+        "in_model": True,
     }
     assert store.experiment(info.path) == exp
-    from engine.forecast import validation_forecast
-    from engine.keras_model import load_model
+    import keras
 
-    model = load_model(info.path / "model.keras")
-    np.testing.assert_allclose(validation_forecast(model, series, 10), forecast, rtol=1e-5)
+    from engine.forecast import validation_forecast
+
+    model = keras.saving.load_model(info.path / "model.keras")  # plain Keras: nothing registered
+    np.testing.assert_array_equal(validation_forecast(model, series, 10), forecast)
     assert not [p for p in info.path.iterdir() if p.name.startswith(".")]  # no temporary files
 
 
@@ -497,12 +499,13 @@ def test_the_validation_period_influences_nothing(tiny_experiment, write_csv) ->
 def test_last_value_normalisation_forecasts_in_series_units(
     tiny_experiment, write_csv, tmp_path
 ) -> None:
-    """normalise "last": the saved model predicts each window's change from its last value;
-    the forecast, computed here by hand from the saved model (relative windows, last value added
-    back, standardisation inverted), and every MAE are in the series' units; perturbing the
-    validation period still changes nothing but the validation scores."""
+    """normalise "last": the model learns each window's change from its last value, and the
+    saved model holds that, and the standardisation, inside: fed raw windows it gives the run's
+    forecast, and every MAE is in the series' units; perturbing the validation period still
+    changes nothing but the validation scores."""
+    import keras
+
     from engine.forecast import predictor
-    from engine.keras_model import load_model
     from engine.scaling import Scaler
     from engine.windows import forecast_windows
 
@@ -529,18 +532,17 @@ def test_last_value_normalisation_forecasts_in_series_units(
     epochs, done, path = trained(values, "a.csv")
     scaler = Scaler.from_dict(json.loads((path / "scaler.json").read_text()))
     assert scaler.kind == "last"
-    predict = predictor(load_model(path / "model.keras"))
-    z = scaler.transform(values).astype("float32")
+    model = keras.saving.load_model(path / "model.keras")
+    assert [layer.name for layer in model.layers[1:4]] == ["normalise", "steps", "last_step"]
+    predict = predictor(model)
+    raw = values.astype("float32")
 
     def by_hand(start: int, end: int) -> np.ndarray:
         """Forecasts of points start..end-1, each from the 10 values before it."""
-        windows = forecast_windows(z[:end], start, 10).astype("float64")
-        last = windows[:, -1:]
-        change = predict((windows - last).astype("float32"))[:, 0]
-        return (change + last[:, 0]) * scaler.scale + scaler.offset
+        return predict(forecast_windows(raw[:end], start, 10))[:, 0].astype("float64")
 
     forecast = by_hand(250, 300)
-    np.testing.assert_allclose(done.forecast, forecast, rtol=1e-6)
+    np.testing.assert_array_equal(done.forecast, forecast)
     m, best = done.metrics, done.metrics["best_epoch"]
     assert m["val_mae"] == pytest.approx(np.mean(np.abs(forecast - values[250:])))
     assert m["val_mae"] < 1.5 * m["naive_mae"]  # near the series, not near its standardised units
@@ -580,14 +582,14 @@ def test_the_best_epoch_is_kept_and_named(tiny_experiment, tmp_path) -> None:
     assert (info.best_epoch, len(RunStore(tmp_path).history(info.path))) == (best, done.epochs)
     model = load_model(info.path / "model.keras")
     data = training._cut_windows(exp, seq2seq=False)
-    out = predictor(model)(data.x_hold).reshape(data.y_hold.shape)
-    assert float(training._keras_loss("huber")(data.y_hold, out)) == pytest.approx(
-        holdout[best - 1], rel=1e-5
-    )
+    # the saved model takes raw windows: the holdout windows, with the scaling undone
+    raw = data.scaler.inverse(data.x_hold).astype("float32")
+    out = predictor(model)(raw).reshape(data.y_hold.shape)
+    holdout_mae = float(np.mean(np.abs(out - data.scaler.inverse(data.y_hold))))
+    assert holdout_mae == pytest.approx(epochs_of(events)[best - 1].holdout_mae, rel=1e-5)
     scaler = Scaler.from_dict(json.loads((info.path / "scaler.json").read_text()))
     assert scaler == data.scaler and scaler.kind == "standard"
-    forecast = validation_forecast(model, data.series, 10, scaler)
-    np.testing.assert_allclose(forecast, done.forecast, rtol=1e-5)
+    np.testing.assert_array_equal(validation_forecast(model, data.series, 10), done.forecast)
     assert done.metrics["val_mae"] == pytest.approx(epochs_of(events)[best - 1].val_mae, rel=1e-5)
 
 
