@@ -400,6 +400,9 @@ class TrainSpec:
     plateau_patience: int = spec_field(5, lo=1, hi=100_000, help="epochs before a plateau cut")
     min_lr_ratio: float = spec_field(0.01, lo=0.0, hi=1.0, help="cosine: final rate / start")
     validate: bool = spec_field(True, help="report validation loss/MAE every epoch (display)")
+    tensorboard: bool = spec_field(
+        False, help="also write TensorBoard event files into the run folder"
+    )
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ from engine.events import (
     RunStopped,
     SweepPoint,
 )
+from engine.fit_settings import HOLDOUT_LOSS, UNROLL_MAX_STEPS, steps_per_execution
 from engine.lint import lint
 from engine.metrics import metrics
 from engine.resources import available_memory, estimate, too_big
@@ -87,16 +88,9 @@ from engine.shapes import SEQ2SEQ, ShapeReport, forecast_outputs, infer_experime
 from engine.specs import Experiment, TrainSpec, check
 from engine.stop import StopRequest
 from engine.sweep import EXPLODED, RECOMMENDED, smoothed, suggest, sweep_rate, sweep_start
+from engine.tensorboard import EpochSummaries
 from engine.windows import direct_windows, holdout_points, seq2seq_windows, seq2vec_windows
 
-MAX_STEPS_PER_EXECUTION = 64
-# SimpleRNN layers are unrolled under XLA for windows up to this long: unrolled epochs run much
-# faster, but compiling takes longer the longer the window, and past this length the wait before
-# the first epoch outweighs the gain (see README, Speed).
-UNROLL_MAX_STEPS = 32
-# Keras names the metrics of ``fit(validation_data=...)`` "val_*". seqlab passes the HOLDOUT windows
-# (the end of the training period) there, never the validation period, so this is the holdout loss.
-HOLDOUT_LOSS = "val_loss"
 PROGRESS_INTERVAL = 0.1  # seconds between BatchProgress events
 # A training run whose validation MAE is this many times the naive forecast's or more finishes
 # with a warning that its loss exploded (e.g. the course's RNN at learning rate 10: ~1e7 vs 5.9).
@@ -273,11 +267,6 @@ def _cut_windows(exp: Experiment, seq2seq: bool, series: Series | None = None) -
         -(-len(x_hold) // batch),
         fit_end,
     )
-
-
-def _steps_per_execution(steps: int) -> int:
-    """The largest divisor of an epoch's batches up to 64, so executions never straddle epochs."""
-    return max(d for d in range(1, min(steps, MAX_STEPS_PER_EXECUTION) + 1) if steps % d == 0)
 
 
 def _stop_when(dataset: Any, running: Any) -> Any:
@@ -670,7 +659,7 @@ class _Policy(abc.ABC):
         return data.steps
 
     def steps_per_execution(self, steps: int) -> int:
-        return _steps_per_execution(steps)
+        return steps_per_execution(steps)
 
     def rate(self, steps: int) -> Any:
         """What the optimizer is given: a float, or a Keras ``LearningRateSchedule``."""
@@ -867,9 +856,14 @@ class _TrainPolicy(_Policy):
         self, model: Any, data: _Data, epochs: int, note: str | None, stopped: str | None = None
     ) -> _Results:
         from engine.forecast import Forecaster, report, validation_forecast
+        from engine.keras_model import portable_model
 
         exp, series, window = self.exp, data.series, self.exp.window.window
-        forecast = validation_forecast(model, series, window, data.scaler)
+        # What the run shows is what it saves: every forecast below comes from the portable
+        # model (Keras's own layers, normalisation inside), which differs from the trained one
+        # only by float32 rounding.
+        portable = portable_model(model, exp.model, data.scaler)
+        forecast = validation_forecast(portable, series, window)
         found = metrics(series.valid, forecast, series.train)
         scores: dict[str, float] = {f"val_{k}": v for k, v in found.items()}
         scores.update(ladder(series, window, exp.series.period))
@@ -884,7 +878,7 @@ class _TrainPolicy(_Policy):
             if theirs is not None and scores["val_mae"] > theirs:
                 pair = _two_numbers(scores["val_mae"], theirs)
                 notes.append(f"worse than {name} (MAE {pair})")
-        fc = Forecaster(model, data.scaler)
+        fc = Forecaster(portable, Scaler())
         shown = report(fc, series, exp.forecast, data.fit_end, exp.series.period, forecast)
         if shown.coverage is not None:
             scores.update(interval_level=shown.level, coverage=shown.coverage)
@@ -902,8 +896,8 @@ class _TrainPolicy(_Policy):
         )
 
         def save(handle: RunHandle) -> None:
-            _save_model(model, handle.model_path)
-            handle.write_scaler(data.scaler.to_dict())
+            _save_model(portable, handle.model_path)
+            handle.write_scaler({**data.scaler.to_dict(), "in_model": True})
             handle.write_forecast(
                 series.time_valid, series.valid, forecast, shown.lower, shown.upper, dates
             )
@@ -959,7 +953,7 @@ class _SweepPolicy(_Policy):
         return 1 if self.exp.sweep.mode == "batch" else data.steps
 
     def steps_per_execution(self, steps: int) -> int:
-        return 1 if self.exp.sweep.mode == "batch" else _steps_per_execution(steps)
+        return 1 if self.exp.sweep.mode == "batch" else steps_per_execution(steps)
 
     def callbacks(self, data: _Data) -> list[Any]:
         import keras
@@ -1065,9 +1059,18 @@ class _Run:
         self.epoch_t0 = prepared.t0
         self.last_progress = 0.0
         self.end: _End | None = None  # set once the run must end before its last epoch
+        self.summaries = (
+            EpochSummaries(prepared.handle.path)
+            if prepared.handle is not None and prepared.exp.train.tensorboard
+            else None
+        )
 
     def run(self) -> Outcome:
-        return _guarded(self.ledger, self.fit_and_finish)
+        try:
+            return _guarded(self.ledger, self.fit_and_finish)
+        finally:
+            if self.summaries is not None:
+                self.summaries.close()
 
     def fit_and_finish(self) -> Outcome:
         p = self.prepared
@@ -1203,6 +1206,8 @@ class _Run:
             except OSError as exc:
                 self.halt(model, _End("io", f"could not save the history: {exc.strerror or exc}"))
                 return
+        if self.summaries is not None:
+            self.summaries.write(event)
         self.epochs_done = epoch + 1
         self.ledger.emit(event)
         end = self.policy.recorded(loss, lr)
