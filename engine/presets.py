@@ -218,13 +218,16 @@ EDITED = " (edited)"  # what an edited preset's name ends with
 def as_edited(experiment: Experiment) -> Experiment:
     """A preset with any value changed is named "<preset> (edited)" and loses the preset's
     description, which quotes the figures measured for the preset's own model; changed back to
-    the preset's every value, it is the preset again. Other experiments are as they are."""
+    the preset's every value, it is the preset again. Writing TensorBoard files changes no
+    result, so that switch alone keeps the preset's name. Other experiments are as they are."""
     base = experiment.name.removesuffix(EDITED)
     preset = PRESETS.get(base)
     if preset is None:
         return experiment
-    if dataclasses.replace(experiment, name=preset.name, description=preset.description) == preset:
-        return preset
+    named = dataclasses.replace(experiment, name=preset.name, description=preset.description)
+    logging = dataclasses.replace(preset.train, tensorboard=experiment.train.tensorboard)
+    if named == dataclasses.replace(preset, train=logging):
+        return named
     return dataclasses.replace(experiment, name=base + EDITED, description="")
 
 

@@ -180,7 +180,9 @@ exec(SAVED_RUNS)
 from tui.entry import main
 commands = [["presets"], ["preset", "course-rnn"], ["summary", "course-rnn"],
             ["baselines", "course-rnn"], ["runs", "--runs", RUNS],
-            ["show", train.run_id, "--runs", RUNS], ["show", sweep.run_id, "--runs", RUNS]]
+            ["show", train.run_id, "--runs", RUNS], ["show", sweep.run_id, "--runs", RUNS],
+            ["export", train.run_id, "--runs", RUNS, "--script", RUNS + "/x.py",
+             "--notebook", RUNS + "/x.ipynb", "--experiment", RUNS + "/x.toml"]]
 out = io.StringIO()
 for args in commands:
     with contextlib.redirect_stdout(out):

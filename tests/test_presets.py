@@ -72,3 +72,14 @@ def test_an_edited_preset_is_renamed_and_loses_its_description() -> None:
     assert as_edited(dataclasses.replace(edited, train=preset.train)) == preset  # changed back
     own = dataclasses.replace(preset, name="mine")
     assert as_edited(own) is own  # not a preset: left as it is
+
+
+def test_writing_tensorboard_files_alone_keeps_the_presets_name() -> None:
+    preset = PRESETS["course-rnn"]
+    logged = as_edited(
+        dataclasses.replace(preset, train=dataclasses.replace(preset.train, tensorboard=True))
+    )
+    assert (logged.name, logged.description) == (preset.name, preset.description)
+    assert logged.train.tensorboard
+    both = dataclasses.replace(logged.train, tensorboard=True, epochs=7)
+    assert as_edited(dataclasses.replace(logged, train=both)).name == "course-rnn (edited)"

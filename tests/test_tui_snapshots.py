@@ -231,6 +231,12 @@ def test_runs_backtest(snap_compare, fixed_runs):
     assert snap_compare(app, terminal_size=WIDE, run_before=steps("4", "enter", "b"))
 
 
+def test_runs_export_menu_80x24(snap_compare, fixed_runs):
+    """The runs pane's export menu (x) for the best run, on a small screen."""
+    app = SeqlabApp(get_preset("course-rnn"), ScriptedBackend(), RunStore(fixed_runs), blink=False)
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps("4", "x"))
+
+
 def test_training_form_80x24(snap_compare, tmp_path):
     """The end of the Training pane's settings on a small screen: the schedule's (those that do
     nothing greyed out), the lint about momentum with adam, the sweep's."""

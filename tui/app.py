@@ -10,6 +10,8 @@ no TensorFlow, directly or through ``engine.training``: the engine process does.
 from __future__ import annotations
 
 import asyncio
+import re
+import shlex
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -166,6 +168,9 @@ class SeqlabCommands(Provider):
                 partial(app.run_action, binding.action),
             )
         pane = app.current_pane
+        extra = getattr(pane, "palette_commands", None)  # e.g. the runs pane's export menu
+        if extra is not None:
+            yield from extra()
         for binding in getattr(type(pane), "BINDINGS", []):
             if isinstance(binding, Binding):
                 from tui.screens import key_label
@@ -258,6 +263,14 @@ class SeqlabApp(App[None]):
             id="app.quit",
         ),
         Binding(
+            "ctrl+s",
+            "save_experiment",
+            "Save",
+            priority=True,
+            tooltip="Save the experiment as a TOML file (asks where)",
+            id="app.save",
+        ),
+        Binding(
             "1",
             "show_pane('series')",
             "Series",
@@ -301,9 +314,12 @@ class SeqlabApp(App[None]):
         store: RunStore | None = None,
         *,
         blink: bool = True,
+        source: Path | None = None,
     ) -> None:
+        """``source`` is the experiment file the app was opened on (ctrl+s offers it)."""
         super().__init__()
         self._experiment = experiment
+        self.source: Path | None = None if source is None else Path(source).absolute()
         self.backend = backend
         self.store = store or RunStore()
         self.blink = blink
@@ -441,8 +457,10 @@ class SeqlabApp(App[None]):
         self.refresh_bindings()
 
     def load_experiment(self, experiment: Experiment, source: str) -> None:
-        """Replaces the whole experiment (preset, saved run); marks on fields are cleared."""
+        """Replaces the whole experiment (preset, saved run); marks on fields are cleared. It
+        came from no file of the user's, so ctrl+s no longer offers the one it was opened on."""
         self._experiment = experiment
+        self.source = None
         for pane in self.panes:
             pane.show_experiment(experiment)
         self._refresh_lints()
@@ -700,6 +718,85 @@ class SeqlabApp(App[None]):
             return
         self.log_line(f"Learning rate set to {fmt_number(rate)} ({name}). Press ctrl+t to train.")
 
+    def ask_file(self, title: str, default: Path, write: Callable[[Path], None]) -> None:
+        """Asks for a file to write (pre-filled with ``default``), then asks before replacing one
+        that exists ("no" asks for the name again); ``write`` gets the absolute path and gives
+        its own feedback. A folder, a missing folder or an empty name is told in the dialog."""
+        from tui.screens import AskScreen, ConfirmScreen, file_problem, file_target, shown_path
+
+        cwd = Path.cwd()
+
+        def ask(value: str) -> None:
+            self.push_screen(
+                AskScreen(
+                    title,
+                    value,
+                    lambda text: file_problem(text, cwd),
+                    note=f"relative to {cwd} · enter writes · esc cancels",
+                ),
+                answered,
+            )
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                return
+            path = file_target(text, cwd)
+            if not path.exists():
+                write(path)
+                return
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    write(path)
+                else:
+                    ask(text)
+
+            self.push_screen(
+                ConfirmScreen(
+                    f"{path} exists. Overwrite it?",
+                    "Overwrite it",
+                    "Keep it and choose another name",
+                ),
+                confirmed,
+            )
+
+        ask(shown_path(default, cwd))
+
+    def action_save_experiment(self) -> None:
+        """ctrl+s: writes the experiment in force as TOML, where the user says."""
+        if len(self.screen_stack) > 1:
+            return  # a dialog is open: it has the keys
+        exp = self._experiment
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", exp.name).strip("-.")[:60] or "experiment"
+        default = self.source or Path.cwd() / f"{name}.toml"
+        self.ask_file("Save the experiment as (TOML)", default, self.save_experiment)
+
+    def save_experiment(self, path: Path) -> None:
+        """Writes the experiment in force to ``path`` (atomically) and says where it went; a
+        folder that refuses it is told in one line."""
+        from engine import config
+        from engine.runstore import atomic_write
+
+        exp = self._experiment
+        try:
+            atomic_write(path, config.dumps(exp))
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self.log_line(f"Cannot save the experiment to {path}: {reason}")
+            self.notify(f"{path}: {reason}", title="Not saved", severity="error", markup=False)
+            return
+        self.source = path
+        invalid = [PANES[p.id or ""] for p in self.panes if p.problems]
+        if invalid:
+            self.log_line(
+                f"Note: fields marked in {', '.join(invalid)} are not in force; "
+                "the file has their last valid values."
+            )
+        self.log_line(
+            f"Saved {exp.name} to {path} (open it again: seqlab {shlex.quote(str(path))})"
+        )
+        self.notify(str(path), title="Experiment saved", markup=False)
+
     def ask_forecast(self, run_dir: str, steps: int) -> None:
         """Asks how many steps to forecast past the end of the saved run's data, then asks the
         engine (the answer is a ForecastResult)."""
@@ -772,7 +869,7 @@ class SeqlabApp(App[None]):
             ),
             ("Model builder", binding_rows(ModelPane.BINDINGS)),
             ("Training charts", binding_rows(TrainingPane.BINDINGS)),
-            ("Runs", binding_rows(RunsPane.BINDINGS)),
+            ("Runs", RunsPane.help_rows()),
         ]
         self.push_screen(HelpScreen(groups))
 

@@ -2,7 +2,9 @@
 
 ``tui.entry`` sends every known sub-command here; with none, it opens the TUI instead. A view like
 the app, so it lives in ``tui``, but it imports no Textual: what it prints is in ``tui.cli_output``
-and its charts are the app's figures as text. TensorFlow loads only for ``run`` and ``sweep``.
+and its charts are the app's figures as text. TensorFlow loads only for ``run`` and ``sweep``
+(and a saved model's ``forecast`` and ``backtest``); ``export`` writes a run as a script, a
+notebook or its experiment file without it (``engine.export``).
 
 ``run`` and ``sweep`` stop within one batch on SIGINT (Ctrl+C), SIGTERM and SIGHUP (what kill,
 timeout, systemd, Slurm and a closed SSH session send): the run is saved as stopped, with its
@@ -53,6 +55,7 @@ from tui.cli_output import (
     SWEEP_CHART_HEIGHT,
     EventPrinter,
     duration,
+    export_hint,
     fmt,
     future_json,
     future_table,
@@ -272,19 +275,22 @@ RUN_FLAGS = (
     ("--horizon", "forecast", "horizon", int),
     ("--strategy", "forecast", "strategy", str),
     ("--future", "forecast", "future", int),
+    ("--tensorboard", "train", "tensorboard", bool),  # a switch: True when given, else None
 )
 SHARED_FLAGS = ("--optimizer", "--batch", "--window", "--split")  # a sweep's, kept for its run
 SWEEP_FLAGS = (
     ("--start", "sweep", "start", float),
     ("--epochs", "sweep", "epochs", int),
     *(f for f in RUN_FLAGS if f[0] in SHARED_FLAGS),
+    ("--tensorboard", "train", "tensorboard", bool),
 )
 
 
 def _override(
-    exp: Experiment, section: str, field: str, text: str, flag: str, kind: type
+    exp: Experiment, section: str, field: str, text: str | bool, flag: str, kind: type
 ) -> Experiment:
-    """The experiment with one field set from the command line, checked like a file value."""
+    """The experiment with one field set from the command line, checked like a file value (a
+    switch such as ``--tensorboard`` arrives as True)."""
     try:
         value = kind(text)
     except ValueError:
@@ -638,6 +644,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"created  {info.created.replace('T', ' ')}")
     print(f"epochs   {info.epochs}/{info.total_epochs}{kept}")
     print(f"folder   {info.path}")
+    _print_model(info)
     _print_damage(info)
     m = store.metrics(info.path)
     if any(p.startswith("metrics.json") for p in info.problems):
@@ -646,6 +653,67 @@ def cmd_show(args: argparse.Namespace) -> int:
         _print_run(store, info, m)
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
         print(f"unreadable  the rest of the run cannot be shown ({type(exc).__name__}: {exc})")
+    return 0
+
+
+def _print_model(info: RunInfo) -> None:
+    """Where the run's model is and the one line that loads it in plain Keras."""
+    model = info.path.absolute() / "model.keras"
+    if info.kind == "train" and model.is_file():
+        print(f"model    {model}")
+        print(f"         load it in Python: keras.saving.load_model({str(model)!r})")
+
+
+# what ``seqlab export`` writes: (flag, kind), in the order the files are written
+EXPORT_TARGETS = (
+    ("--script", "script"),
+    ("--notebook", "notebook"),
+    ("--experiment", "experiment"),
+)
+
+
+def _export_targets(args: argparse.Namespace) -> list[tuple[str, str, Path]]:
+    """The files asked for: (flag, kind, absolute path), each checked before any is written (a
+    folder, a missing folder, a file that exists without --force, one file named twice)."""
+    targets: list[tuple[str, str, Path]] = []
+    for flag, kind in EXPORT_TARGETS:
+        text = getattr(args, flag[2:])
+        if text is None:
+            continue
+        if not text.strip():
+            raise CliError(f"{flag} = {text!r} is not allowed: give a file name")
+        path = Path(text).expanduser().absolute()
+        if path.is_dir():
+            raise CliError(f"{flag} {text}: is a folder; give a file name")
+        if not path.parent.is_dir():
+            raise CliError(f"{flag} {text}: the folder {path.parent} does not exist")
+        if path.exists() and not args.force:
+            raise CliError(f"{flag} {path} exists; add --force to overwrite it")
+        for other_flag, _, other in targets:
+            if other == path:
+                raise CliError(f"{other_flag} and {flag} name the same file {path}")
+        targets.append((flag, kind, path))
+    if not targets:
+        raise CliError(
+            "nothing to export: give at least one of --script FILE.py, --notebook FILE.ipynb, "
+            "--experiment FILE.toml"
+        )
+    return targets
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine import export  # pure Python: no TensorFlow
+
+    targets = _export_targets(args)
+    store = _store(args)
+    info = store.find(args.run)  # a bad RUN is told before anything is written
+    for flag, kind, path in targets:
+        try:
+            written = export.export_run(store, str(info.path), kind, path, overwrite=args.force)
+        except OSError as exc:
+            raise CliError(f"{flag} {path}: cannot write it ({exc.strerror or exc})") from None
+        print(f"wrote {kind} to {written}")
+        print(export_hint(kind, written))
     return 0
 
 
@@ -766,11 +834,19 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def _add_shared_flags(p: argparse.ArgumentParser) -> None:
-    """The flags ``run`` and ``sweep`` share: the optimizer and how the series is cut."""
+    """The flags ``run`` and ``sweep`` share: the optimizer, how the series is cut, and
+    TensorBoard logs."""
     p.add_argument("--optimizer", metavar="NAME", help=f"one of {', '.join(OPTIMIZERS)}")
     p.add_argument("--batch", metavar="N", help="batch size (default: the experiment's)")
     p.add_argument("--window", metavar="N", help="input steps per window")
     p.add_argument("--split", metavar="T", help="first validation time step (series.split_time)")
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        default=None,  # None: the experiment's own train.tensorboard stands
+        help="also write TensorBoard event files into the run folder (train.tensorboard = true; "
+        "view them with: tensorboard --logdir RUNS_FOLDER)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -877,6 +953,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", metavar="DIR", help=runs_help)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser(
+        "export",
+        help="a saved run as a Python script, a notebook or its experiment file",
+        description="Writes a saved run as files you can take away: a Python script (numpy and "
+        "Keras) and a notebook that reproduce the run and print its validation MAE, and the "
+        "run's experiment file (seqlab run FILE.toml trains it again). Give at least one of "
+        "--script, --notebook, --experiment; a file that exists is kept unless --force.",
+    )
+    p.add_argument(
+        "run", metavar="RUN", type=_run_id, help="run folder, id, or a unique part of the id"
+    )
+    p.add_argument("--script", metavar="FILE.py", help="write a standalone Python script")
+    p.add_argument("--notebook", metavar="FILE.ipynb", help="write a Jupyter notebook")
+    p.add_argument("--experiment", metavar="FILE.toml", help="write the run's experiment file")
+    p.add_argument("--force", action="store_true", help="overwrite files that exist")
+    p.add_argument("--runs", metavar="DIR", help=runs_help)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("show", help="a saved run: summary, loss and forecast charts")
     p.add_argument(

@@ -11,9 +11,11 @@ import contextlib
 import json
 import math
 import os
+import shlex
 import shutil
 import sys
 from collections.abc import Mapping, Sequence, Set
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.events import (
@@ -266,3 +268,14 @@ def future_json(run_id: str, future: FutureForecast) -> dict[str, Any]:
         steps.append(step)
     out = {"run": run_id, "level": future.level, "steps": steps, "notes": list(future.notes)}
     return jsonable(out)
+
+
+def export_hint(kind: str, path: Path) -> str:
+    """What to do with a file ``seqlab export`` wrote, as a command to copy (indented under its
+    "wrote" line)."""
+    quoted = shlex.quote(str(path))
+    if kind == "script":
+        return f"  run it: python {quoted}  (needs numpy and Keras; prints the validation MAE)"
+    if kind == "notebook":
+        return f"  open it: jupyter notebook {quoted}  (needs numpy, Keras and matplotlib)"
+    return f"  train it again: seqlab run {quoted}"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from engine.errors import SeqlabError
-from engine.presets import DEFAULT_PRESET, get_preset, resolve
+from engine.presets import DEFAULT_PRESET, PRESETS, get_preset, resolve
 from engine.process import end_process
 from engine.runstore import RunStore, open_log, private_dir
 from engine.specs import Experiment
@@ -127,7 +127,9 @@ def launch(file_or_preset: str | None) -> int:
     from tui.backend import ProcessBackend
 
     with textual_terminal(log_path):
-        app = SeqlabApp(experiment, ProcessBackend(log_path), store)
+        # ctrl+s offers the file the app was opened on (a preset has none)
+        source = None if file_or_preset in (None, *PRESETS) else Path(str(file_or_preset))
+        app = SeqlabApp(experiment, ProcessBackend(log_path), store, source=source)
         app.run()
     code = app.return_code or 0
     exit_if_input_thread_stuck(code)

@@ -1,4 +1,5 @@
-"""Runs view: saved runs, best validation MAE first; open one to see its charts; compare two.
+"""Runs view: saved runs, best validation MAE first; open one to see its charts; compare two;
+export one (``x``: a script, a notebook, its experiment file, or where its model is).
 
 An opened training run shows its loss curves and its forecast chart: the validation period with
 the interval band, the forecast past the data it saved (future.csv) and, on ``b``, its backtest;
@@ -7,12 +8,14 @@ the forecast chart's keys are the training pane's (``tui.chart.forecast_bindings
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -33,6 +36,7 @@ from tui.figures import (
 )
 from tui.numbers import coverage_text, ladder_text, shown, worse_than
 from tui.pane import Pane
+from tui.screens import PickScreen, binding_rows
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -50,6 +54,43 @@ def _score(info: RunInfo) -> Text | str:
     if _worse(info):
         return Text(f"{_num(info.val_mae)} ✗", style="bold yellow")
     return _num(info.val_mae)
+
+
+# The export menu (x): (key in the menu, kind, menu line, palette title / F1 line)
+EXPORTS = (
+    (
+        "s",
+        "script",
+        "Script (.py): numpy + Keras code that reproduces the run",
+        "Export the selected run as a Python script",
+    ),
+    (
+        "n",
+        "notebook",
+        "Notebook (.ipynb): the same steps as cells, with plots",
+        "Export the selected run as a Jupyter notebook",
+    ),
+    (
+        "t",
+        "experiment",
+        "Experiment (.toml): the run's settings (seqlab run FILE)",
+        "Export the selected run's experiment (TOML)",
+    ),
+    (
+        "m",
+        "model",
+        "Model path: model.keras, and how to load it in Keras",
+        "Show (and copy) the selected run's model path",
+    ),
+)
+WHAT = {"script": "script", "notebook": "notebook", "experiment": "experiment file"}
+MENU_KEYS = {key: kind for key, kind, _, _ in EXPORTS}
+TYPE_AHEAD = 1.0  # seconds after x in which a menu key counts as typed ahead of the menu
+
+
+def load_snippet(model: Path) -> str:
+    """The line that loads a saved model in plain Keras (no seqlab needed)."""
+    return f"keras.saving.load_model({str(model)!r})"
 
 
 class RunsPane(ForecastKeys, Pane):
@@ -72,6 +113,13 @@ class RunsPane(ForecastKeys, Pane):
             id="runs.edit",
         ),
         Binding("r", "reload", "Reload", tooltip="Read the runs folder again", id="runs.reload"),
+        Binding(
+            "x",
+            "export",
+            "Export",
+            tooltip="Export the selected run: script, notebook, experiment file, model path",
+            id="runs.export",
+        ),
         *forecast_bindings("runs"),
     ]
 
@@ -84,10 +132,13 @@ class RunsPane(ForecastKeys, Pane):
         self.view: ForecastView | None = None  # the opened training run's forecast
         self.view_path: Path | None = None
         self.controls = ForecastControls()
+        self._x_at: float | None = None  # when x was pressed, until its menu opens
+        self._ahead: str | None = None  # a menu key typed before the menu opened
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="runs-status")
             yield Static("", id="run-detail")
             with Horizontal(id="run-charts"):
                 yield Chart(hint="Open a run (enter) to see its curves.", id="run-chart")
@@ -311,3 +362,110 @@ class RunsPane(ForecastKeys, Pane):
 
     def action_reload(self) -> None:
         self.reload()
+
+    # --- export ----------------------------------------------------------------------------------
+
+    @classmethod
+    def help_rows(cls) -> list[tuple[str, str]]:
+        """The pane's keys as F1 lists them, the export menu's ("x s": press x, then s) right
+        after x."""
+        rows = binding_rows(cls.BINDINGS)
+        at = next(i for i, (key, _) in enumerate(rows) if key == "x") + 1
+        return rows[:at] + [(f"x {key}", title) for key, _, _, title in EXPORTS] + rows[at:]
+
+    def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
+        """Each export of the selected run as a command of its own (ctrl+p), when one is."""
+        info = self._cursor_run()
+        if info is None:
+            return
+        for key, kind, _, title in EXPORTS:
+            yield f"{title} (x {key})", f"Runs pane: {info.run_id}", partial(self.export, kind)
+
+    def say(self, text: str, error: bool = False) -> None:
+        """A line under the runs table (what an export did), also written to the log."""
+        line = self.query_one("#runs-status", Static)
+        shown_text = "\n".join(shown(part) for part in text.split("\n"))  # names from files
+        line.update(Text(shown_text, style="bold red" if error else "bold"))
+        line.display = True
+        self.seqlab.log_line(text)
+
+    def on_key(self, event: events.Key) -> None:
+        """x then a menu key typed fast: the second key arrives before x's binding has opened
+        the menu, so it is kept here and the menu is skipped."""
+        if event.key == "x":
+            self._x_at, self._ahead = time.monotonic(), None
+        elif self._x_at is not None and time.monotonic() - self._x_at < TYPE_AHEAD:
+            kind = MENU_KEYS.get(event.key)
+            if kind is not None:
+                self._ahead = kind
+                event.stop()
+
+    def action_export(self) -> None:
+        ahead, self._ahead, self._x_at = self._ahead, None, None
+        info = self._cursor_run()
+        if info is None:
+            self.say("No run to export: train one with ctrl+t.", error=True)
+            return
+        if ahead is not None:
+            self.export(ahead)
+            return
+
+        def picked(kind: str | None) -> None:
+            if kind:
+                self.export(kind)
+
+        choices = [(kind, f"{key}  {label}") for key, kind, label, _ in EXPORTS]
+        menu = PickScreen(
+            f"Export run {info.run_id}",
+            choices,
+            note="s n t m or enter picks · esc cancels",
+            keys=MENU_KEYS,
+        )
+        self.app.push_screen(menu, picked)
+
+    def export(self, kind: str) -> None:
+        """Exports the selected run as ``kind`` (asking where), or shows its model path."""
+        info = self._cursor_run()
+        if info is None:
+            self.say("No run selected: pick one in the table first.", error=True)
+            return
+        if kind == "model":
+            self.show_model_path(info)
+            return
+        from engine import export  # pure Python: no TensorFlow
+
+        default = export.default_path(info.run_id, kind)
+        self.seqlab.ask_file(
+            f"Write the {WHAT[kind]} of run {info.run_id} to",
+            default,
+            partial(self._write_export, info, kind),
+        )
+
+    def _write_export(self, info: RunInfo, kind: str, path: Path) -> None:
+        from engine import export
+
+        try:
+            written = export.export_run(self.store, str(info.path), kind, path, overwrite=True)
+        except (SeqlabError, OSError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self.say(f"Cannot export the {WHAT[kind]}: {reason}", error=True)
+            self.app.notify(reason, title="Not exported", severity="error", markup=False)
+            return
+        use = {
+            "script": f"python {written.name} reproduces the run",
+            "notebook": "open it in Jupyter",
+            "experiment": f"seqlab run {written.name} trains it again",
+        }[kind]
+        self.say(f"Wrote the {WHAT[kind]} to {written} · {use}")
+
+    def show_model_path(self, info: RunInfo) -> None:
+        """Says where the run's model is and how to load it; copies the path."""
+        if info.kind == "sweep":
+            self.say(f"Run {info.run_id} is a learning-rate sweep: it saves no model.", True)
+            return
+        model = Path(info.path).absolute() / "model.keras"
+        if not model.is_file():
+            self.say(f"Run {info.run_id} saved no model ({info.status}: no model.keras).", True)
+            return
+        self.app.copy_to_clipboard(str(model))
+        self.say(f"Model (path copied): {model}\nLoad it in Python: {load_snippet(model)}")

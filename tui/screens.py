@@ -1,11 +1,13 @@
-"""Modal screens: the key list (F1), the TensorFlow log (F2), a keyboard picker for choices and a
-one-value question (steps to forecast)."""
+"""Modal screens: the key list (F1), the TensorFlow log (F2), a keyboard picker for choices, a
+one-value question (steps to forecast, a file to write) and a yes/no question (overwrite a file)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -119,15 +121,28 @@ class LogScreen(ModalScreen[None]):
 
 
 class PickScreen(ModalScreen[str | None]):
-    """A titled list of choices; enter picks one, escape cancels."""
+    """A titled list of choices; enter picks one, escape cancels. ``keys`` maps a letter to a
+    choice's value, so a menu can be used with two key presses (x, then s)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False, id="pick.cancel")]
 
-    def __init__(self, title: str, choices: Sequence[tuple[str, str]], note: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        choices: Sequence[tuple[str, str]],
+        note: str = "",
+        keys: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
         self.note = note
+        self.keys = dict(keys or {})
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key in self.keys:
+            event.stop()
+            self.dismiss(self.keys[event.key])
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box pick-box"):
@@ -176,3 +191,66 @@ class AskScreen(ModalScreen[str | None]):
         line.display = problem is not None
         if problem is None:
             self.dismiss(event.value)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question; "no" is where the cursor starts, so enter alone never overwrites.
+
+    y or the first choice answers yes; n, escape or the second choice answers no."""
+
+    BINDINGS = [
+        Binding("escape,n", "dismiss(False)", "No", show=False, id="confirm.no"),
+        Binding("y", "dismiss(True)", "Yes", show=False, id="confirm.yes"),
+    ]
+
+    def __init__(self, title: str, yes: str, no: str, note: str = "y yes · n or esc no") -> None:
+        super().__init__()
+        self.title_text = title
+        self.yes, self.no = yes, no
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box pick-box"):
+            yield Label(self.title_text, classes="modal-title")
+            yield OptionList(Option(self.yes, id="yes"), Option(self.no, id="no"))
+            yield Static(self.note, classes="modal-note")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = 1
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id == "yes")
+
+
+def file_target(text: str, cwd: Path | None = None) -> Path:
+    """The absolute path a typed file name stands for (``~`` expanded, relative to ``cwd``)."""
+    path = Path(text.strip()).expanduser()
+    return path if path.is_absolute() else (cwd or Path.cwd()) / path
+
+
+def file_problem(text: str, cwd: Path | None = None) -> str | None:
+    """Why a typed file name cannot be written, in one line; None when it can be tried (the
+    write itself may still be refused, e.g. a folder without write permission)."""
+    if not text.strip():
+        return "give a file name"
+    if "\0" in text:
+        return "a file name cannot hold a NUL character"
+    path = file_target(text, cwd)
+    if path.is_dir():
+        return f"{path} is a folder; give a file name in it"
+    if path.parent.exists() and not path.parent.is_dir():
+        return f"{path.parent} is a file, not a folder"
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"the folder {path.parent} is not writable"
+    return None
+
+
+def shown_path(path: Path, cwd: Path | None = None) -> str:
+    """A path as a dialog pre-fills it: relative when it lies in ``cwd``, else absolute."""
+    cwd = cwd or Path.cwd()
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
