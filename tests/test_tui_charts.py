@@ -172,7 +172,10 @@ def test_figures_hold_the_numbers():
 def test_loss_figure_shows_holdout_and_validation_curves_and_the_kept_epoch():
     course = history(10)
     course.kept = 10  # the last epoch: nothing restored, nothing to mark
-    assert [t.label for t in loss_figure(course).traces] == ["loss", "MAE"]
+    figure = loss_figure(course)
+    assert [t.label for t in figure.traces] == ["loss (left axis)", "MAE (right axis)"]
+    assert [t.right for t in figure.traces] == [False, True]  # the MAE on its own axis
+    assert len({t.marker for t in figure.traces}) == 2  # told apart without colour
     rows = [
         {"epoch": e, "loss": 10 / e, "mae": 11 / e, "holdout_loss": abs(e - 4) + 1.0}
         | {"holdout_mae": None, "val_loss": 2.0 + e / 10, "val_mae": None}
@@ -195,14 +198,15 @@ def test_loss_figure_shows_holdout_and_validation_curves_and_the_kept_epoch():
 
 
 def test_a_title_too_wide_for_its_chart_gives_way_to_a_shorter_one():
-    """plotext leaves out a title wider than the chart, so figures offer shorter ones."""
+    """plotext leaves out a title wider than the chart, so figures offer shorter ones; where
+    none fits, the shortest is cut with an ellipsis rather than left out."""
     m = {"val_mae": 6.53, "naive_mae": 5.94, "linear_mae": 4.95, "val_mase": 1.1}
     figure = forecast_figure([1, 2, 3], [1, 2, 3], [1, 2, 2], m)
     titles = {w: (to_text(figure, w, 8) or "").splitlines()[0].strip() for w in (60, 40, 30, 20)}
     assert titles[60] == "forecast · MAE 6.53 · naive 5.94 · linear 4.95"
     assert titles[40] == "MAE 6.53 · naive 5.94 · linear 4.95"
     assert titles[30] == "MAE 6.53 · naive 5.94"
-    assert titles[20] == ""  # nothing fits
+    assert titles[20].startswith("MAE 6.53") and titles[20].endswith("…")  # cut, not gone
 
 
 def test_to_text_is_the_figure_at_the_size_asked_for():
@@ -538,3 +542,68 @@ def test_a_log_axis_at_the_largest_float_still_gets_a_label():
     top = math.log10(1.7976931348622103e308)
     ticks, labels = log_ticks(top, top)
     assert ticks == [top] and len(labels) == 1
+
+
+def test_a_title_shows_at_every_width_shortened_if_it_must():
+    """plotext leaves out a title that does not fit beside the y axis' labels: the figure's
+    title, its shorter forms, or the shortest cut with an ellipsis always shows."""
+    epochs = list(range(1, 501))
+    history = History(
+        epochs=epochs,
+        loss=[3000 / e for e in epochs],
+        mae=[40 / e**0.5 for e in epochs],
+        learning_rate=[1e-5] * 500,
+    )
+    for view in ({"smoothed": True, "last_n": 100}, {"log_y": True, "smoothed": True}):
+        figure = loss_figure(history, **view)
+        for width in range(24, 90):
+            text = build(figure, width)
+            assert text is not None
+            first = text.splitlines()[0].strip()
+            assert first.startswith("loss"), (view, width, first)
+
+
+def test_loss_and_mae_on_two_axes_each_with_its_own_ticks():
+    """An MSE loss of ~3000 beside an MAE of ~40: the MAE's axis at the right has its own
+    ticks, so its curve is not flat along the bottom."""
+    epochs = list(range(1, 101))
+    h = History(
+        epochs=epochs,
+        loss=[3000 - 10 * e for e in epochs],
+        mae=[50 - 0.2 * e for e in epochs],
+        learning_rate=[1e-5] * 100,
+    )
+    text = to_text(loss_figure(h), 70, 16)
+    assert text is not None
+    right_labels = [line.rsplit("├", 1)[1].strip() for line in text.splitlines() if "├" in line]
+    assert right_labels and all(float(label) < 60 for label in right_labels), text
+    legend = [line for line in text.splitlines() if "axis)" in line]
+    glyphs = [line.split()[2] for line in legend]  # after the frame and the side mark (L, ⅃)
+    assert len(legend) == 2 and glyphs[0] != glyphs[1], glyphs  # ⢕⢕ vs ▞▞
+
+
+def test_sweep_key_lines_say_what_each_rate_is_and_which_is_recommended():
+    lrs = 1e-8 * 10 ** (np.arange(100) / 20)
+    losses = np.concatenate([np.linspace(30, 5, 70), np.linspace(5, 500, 30)])
+    rates = {"valley": 3e-6, "steep": 1e-6, "minimum": 2e-6}
+    figure = sweep_figure(lrs, losses, rates, recommended="valley")
+    assert figure.key[0][0] == (
+        "┃ valley 3e-6: middle of the longest falling stretch (usually the best start)"
+        " · recommended"
+    )
+    assert figure.key[2][0] == "x minimum 2e-6: the rate at the lowest loss ÷ 10"
+    assert len({t.marker for t in figure.traces}) == 4
+    text = to_text(figure, 50, 22)
+    assert text is not None
+    under = text.splitlines()[-3:]
+    assert under == [
+        "┃ valley: middle of the longest fall · recommended",
+        "+ steep 1e-6: where the loss falls fastest",
+        "x minimum 2e-6: the rate at the lowest loss ÷ 10",
+    ]
+    narrow = (to_text(figure, 38, 22) or "").splitlines()[-3:]  # a chart of the 120x40 grid
+    assert narrow == [
+        "┃ recommended valley: longest fall",
+        "+ steep: where the loss falls fastest",
+        "x minimum: lowest loss ÷ 10",
+    ]

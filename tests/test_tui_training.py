@@ -16,9 +16,10 @@ from pilot import (
     trace,
     type_into,
 )
-from textual.widgets import Input, Static
+from scripted import script_sweep, script_train
+from textual.widgets import Input, ProgressBar, Static
 
-from engine.events import RunFailed, RunStarted
+from engine.events import BatchProgress, EpochEnded, RunFailed, RunStarted, RunStopped
 from engine.presets import get_preset
 from engine.specs import ForecastSpec
 from tui.chart import Chart
@@ -26,7 +27,7 @@ from tui.figures import SPLIT_COLOR, fitting_span
 from tui.model_pane import ModelPane
 from tui.numbers import fmt_number
 from tui.screens import AskScreen, PickScreen
-from tui.training_pane import TrainingPane
+from tui.training_pane import CHARTS, TrainingPane, epoch_lines
 
 
 @pilot_test
@@ -52,7 +53,8 @@ async def test_training_fills_log_and_charts_and_forecast(tmp_path):
         assert "validation MAE 2.969 · naive 5.938 · linear 4.955 · MASE 0.520" in log
         assert "note: trained all 6 epochs" in log
         loss = app.query_one("#loss-chart", Chart).figure
-        assert [t.label for t in loss.traces] == ["loss", "MAE"] and len(loss.traces[0].x) == 6
+        assert [t.label for t in loss.traces] == ["loss (left axis)", "MAE (right axis)"]
+        assert len(loss.traces[0].x) == 6
         assert len(app.query_one("#lr-chart", Chart).figure.traces[0].y) == 6
         chart = app.query_one("#forecast-chart", Chart)
         forecast = chart.figure
@@ -560,3 +562,306 @@ async def test_forecast_settings_are_edited_and_the_model_pane_offers_the_direct
         last = app.experiment.model.layers[-1]
         assert (last.kind, last.units) == ("dense", 6)
         assert app.query_one(ModelPane).report.ok
+
+
+# --- issue 14: defects and readable charts ------------------------------------------------------
+
+
+def chart_lines(app, chart_id: str) -> list[str]:
+    """The lines a chart draws now (its plot, then the lines under it), as plain text."""
+    chart = app.query_one(f"#{chart_id}", Chart)
+    rendered = chart.render()
+    return getattr(rendered, "plain", str(rendered)).splitlines()
+
+
+def footer_keys(app) -> list[str]:
+    """The footer's keys as shown: "c Chart", "^t Train", ..."""
+    from textual.widgets._footer import FooterKey
+
+    return [f"{k.key_display} {k.description}" for k in app.query(FooterKey)]
+
+
+@pilot_test
+async def test_a_long_loss_chart_title_shortens_and_never_vanishes(tmp_path):
+    app = make_app(tmp_path, epochs=500)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        app.query_one("#charts").focus()
+        await pilot.press("c", "l", "s")  # the loss chart in front, log y, smoothed
+        await pilot.pause(0.3)
+        title = chart_lines(app, "loss-chart")[0].strip()
+        assert title and "smoothed" in title, title
+        await pilot.press("l", "z")  # smoothed, last 100
+        await pilot.pause(0.3)
+        title = chart_lines(app, "loss-chart")[0].strip()
+        assert title and "last 100" in title, title
+
+
+@pilot_test
+async def test_a_sweep_belongs_to_the_experiment_it_swept(tmp_path):
+    app = make_app(tmp_path, epochs=100)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        pane = app.query_one(TrainingPane)
+        assert pane.suggestions and app.check_action("use_lr", ()) is True
+        # a rate of its own (what ctrl+l sets) or another epoch count keeps the sweep's results
+        app.commit(
+            dataclasses.replace(
+                app.experiment,
+                train=dataclasses.replace(app.experiment.train, learning_rate=1e-6, epochs=50),
+            )
+        )
+        await pilot.pause()
+        assert pane.suggestions
+        app.load_experiment(get_preset("course-lstm-2"), "preset")
+        await pilot.pause(0.3)
+        assert pane.suggestions == {} and app.check_action("use_lr", ()) is False
+        sweep = app.query_one("#sweep-chart", Chart).figure
+        assert sweep.traces == () and "another experiment" in sweep.hint
+        assert "the sweep's rates were for course-rnn" in log_text(app)
+
+
+@pilot_test
+async def test_a_sweep_chart_goes_when_the_series_changes(tmp_path):
+    csv = tmp_path / "data.csv"
+    csv.write_text("value\n" + "\n".join(str(i % 17) for i in range(400)) + "\n")
+    app = make_app(tmp_path, epochs=100)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        from engine.specs import CsvSeries
+
+        series = CsvSeries(path=str(csv), column="value", split_time=300)
+        app.commit(dataclasses.replace(app.experiment, series=series))
+        await pilot.pause(0.3)
+        assert app.query_one("#sweep-chart", Chart).figure.traces == ()
+        assert app.query_one(TrainingPane).suggestions == {}
+
+
+@pilot_test
+async def test_the_top_bar_forgets_a_result_once_the_experiment_changes(tmp_path):
+    app = make_app(tmp_path, epochs=5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        assert "MAE" in str(app.query_one("#state", Static).render())
+        app.load_experiment(get_preset("course-lstm-2"), "preset")
+        await pilot.pause(0.3)
+        top = str(app.query_one("#state", Static).render())
+        assert "MAE" not in top and "edited since the last run" in top
+        status = str(app.query_one("#run-status", Static).render())
+        assert "earlier experiment" in status
+        caption = app.query_one("#forecast-chart", Chart).figure.caption
+        assert caption and "earlier experiment" in caption[0]
+
+
+@pilot_test
+async def test_use_lr_sets_the_rate_and_trains(tmp_path):
+    app = make_app(tmp_path, epochs=100)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        pane = app.query_one(TrainingPane)
+        valley = float(f"{pane.suggestions['valley']:.3g}")
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        kind, sent, _ = app.backend.commands[-1]
+        assert kind == "train" and sent.train.learning_rate == valley
+        assert "Learning rate set to" in log_text(app) and "training" in log_text(app)
+        assert pane.suggestions  # the run used the rate: the sweep's results still apply
+
+
+@pilot_test
+async def test_log_lines_written_while_the_pane_is_hidden_fit_its_width(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("3", "1")  # the training pane shown once, then hidden
+        await pilot.pause()
+        app.log_line("Removed layer 3 from the stack of layers, so the model has fewer weights.")
+        await pilot.pause(0.7)
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        from textual.widgets import RichLog
+
+        log = app.query_one("#log", RichLog)
+
+        def first_line() -> str:
+            texts = [strip.text.rstrip() for strip in log.lines]
+            return next(t for t in texts if t.startswith("Removed layer 3"))
+
+        width = log.scrollable_content_region.width
+        narrow = first_line()
+        assert width > 24 and len(narrow) > 24 and len(narrow) <= width  # not at ~20 columns
+        await pilot.resize_terminal(120, 40)  # a wider form column: the log is wrapped again
+        await pilot.pause(0.5)
+        wider = log.scrollable_content_region.width
+        assert wider > width and width < len(first_line()) <= wider
+
+
+def test_epoch_lines_drop_a_trailing_dot():
+    from engine.events import EpochEnded
+
+    line = epoch_lines(EpochEnded("r", 7, 500, 3368.0, 41.0, 1e-6, 0.05))[0]
+    assert "loss 3368 " in line and "MAE 41.00" in line and "3368." not in line
+
+
+@pilot_test
+async def test_a_stop_is_said_once_and_the_bar_shows_the_end(tmp_path):
+    def stopped(kind, exp):
+        return [
+            RunStarted("r1", kind, exp.name, 10, 8, 10),
+            *script_train(exp, 10)[1:3],
+            RunStopped("r1", kind, 2, "stopped by request after 2 epochs"),
+        ]
+
+    app = make_app(tmp_path, script=stopped)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        log = log_text(app)
+        assert "■ stopped by request after 2 epochs" in log
+        assert log.count("after 2 epochs") == 1
+        bar = app.query_one("#progress", ProgressBar)
+        assert bar.percentage == 1.0
+        status = str(app.query_one("#run-status", Static).render())
+        assert status == "train: stopped after 2 of 10 epochs"
+
+
+@pilot_test
+async def test_a_sweep_stopped_early_shows_its_end_on_the_bar(tmp_path):
+    def exploded(kind, exp):
+        events = script_sweep(exp, 100)[:94]  # RunStarted and 93 points
+        return [*events, RunStopped("run-sweep", "sweep", 93, "the loss exploded")]
+
+    app = make_app(tmp_path, script=exploded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        assert app.query_one("#progress", ProgressBar).percentage == 1.0
+        assert "sweep: stopped after 93 of 100 epochs" in str(
+            app.query_one("#run-status", Static).render()
+        )
+
+
+@pilot_test
+async def test_the_top_bar_knows_the_total_while_compiling(tmp_path):
+    app = make_app(tmp_path, paced=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        top = str(app.query_one("#state", Static).render())
+        assert "train 0/500" in top and "?" not in top
+
+
+@pilot_test
+async def test_batch_progress_and_an_eta_show_within_a_long_epoch(tmp_path):
+    def slow(kind, exp):
+        return [
+            RunStarted("r1", kind, exp.name, 10, 8, 10),
+            EpochEnded("r1", 1, 10, 30.0, 30.5, 5e-6, 15.0),
+            BatchProgress("r1", 2, 4, 8),
+        ]
+
+    app = make_app(tmp_path, script=slow, paced=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        app.backend.advance(3)
+        await pilot.pause(0.7)
+        status = str(app.query_one("#run-status", Static).render())
+        # 8.5 epochs left at 15 s each
+        assert status == "train: epoch 2/10 · batch 4/8 · ETA 2:08", status
+        assert app.query_one("#progress", ProgressBar).progress == 1.5
+
+
+# --- charts people can read ---------------------------------------------------------------------
+
+
+@pilot_test
+async def test_a_chart_is_maximised_and_back(tmp_path):
+    app = make_app(tmp_path, epochs=6)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        app.query_one("#charts").focus()
+        await pilot.press("c")  # the loss chart
+        await pilot.press("m")
+        await pilot.pause(0.2)
+        charts = {c.id: c for c in app.query(Chart) if c.id in CHARTS}
+        assert [i for i, c in charts.items() if c.display] == ["loss-chart"]
+        deck = app.query_one("#charts").region
+        assert charts["loss-chart"].region.width >= deck.width - 2
+        assert charts["loss-chart"].region.height >= deck.height - 1
+        assert "chart 1/4" in str(app.query_one("#chart-nav", Static).render())
+        await pilot.press("c")  # still maximised: the next chart
+        await pilot.pause(0.2)
+        assert [i for i, c in charts.items() if c.display] == ["lr-chart"]
+        await pilot.press("m")
+        await pilot.pause(0.2)
+        assert all(c.display for c in charts.values())
+        ids = [b.id for b in TrainingPane.BINDINGS]
+        assert "training.maximise" in ids
+
+
+@pilot_test
+async def test_at_80x24_the_footer_keeps_the_chart_keys_and_says_which_chart(tmp_path):
+    app = make_app(tmp_path, epochs=6)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        app.query_one("#charts").focus()
+        await pilot.pause(0.3)
+        keys = footer_keys(app)
+        assert "c Chart" in keys and "m Max" in keys and "^t Train" in keys, keys
+        assert "chart 1/4" in str(app.query_one("#chart-nav", Static).render())
+        await pilot.press("c")
+        await pilot.pause()
+        assert "chart 2/4" in str(app.query_one("#chart-nav", Static).render())
+
+
+@pilot_test
+async def test_loss_and_mae_have_their_own_axes_and_markers(tmp_path):
+    app = make_app(tmp_path, epochs=6)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.3)
+        figure = app.query_one("#loss-chart", Chart).figure
+        loss, mae = figure.traces[:2]
+        assert not loss.right and mae.right and loss.marker != mae.marker
+        lines = chart_lines(app, "loss-chart")
+        legend = [line for line in lines if "loss" in line or "MAE" in line]
+        glyphs = {line.split("loss")[0].strip()[-2:] for line in legend if "loss (" in line}
+        glyphs |= {line.split("MAE")[0].strip()[-2:] for line in legend if "MAE (" in line}
+        assert len(glyphs) == 2, legend
+
+
+@pilot_test
+async def test_the_sweep_chart_says_what_each_suggestion_is(tmp_path):
+    app = make_app(tmp_path, epochs=100)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        lines = chart_lines(app, "sweep-chart")
+        text = "\n".join(lines)
+        assert "lowest loss ÷ 10" in text and "recommended" in text
+        assert "falls fastest" in text
+        markers = {t.marker for t in app.query_one("#sweep-chart", Chart).figure.traces}
+        assert len(markers) == 4  # the loss and each suggestion apart without colour

@@ -3,7 +3,8 @@
 ``Chart`` rebuilds the whole plotext figure from its ``Figure`` on every render (see
 ``tui.plotting`` for why). Updates are coalesced to at most ``MAX_FPS`` renders a second, fewer
 when a build is slow (``REPAINT_COST_FACTOR``), so that charts cannot starve a training run of CPU.
-A figure's caption (e.g. the interval's coverage) is the line under the plot.
+A figure's caption (e.g. the interval's coverage) and key lines (what its lines mean) go under
+the plot.
 
 ``forecast_bindings`` are the forecast chart's keys, the same in the training pane and the runs
 view: its window, scrolling, the residual and backtest views, and steps past the data.
@@ -23,7 +24,7 @@ from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
 from tui.figures import ForecastControls
-from tui.plotting import Figure, caption_line, draw
+from tui.plotting import Figure, draw, under_lines
 
 MAX_FPS = 10.0
 # A chart waits between repaints at least this many times as long as its last build took, so
@@ -170,7 +171,7 @@ class Chart(PlotextPlot):
         self.renders += 1
         start = time.perf_counter()
         if draw(self.plt, figure, self.size.width):
-            result = self._build(caption_line(figure, self.size.width))
+            result = self._build(under_lines(figure, self.size.width))
         else:
             text = Text(justify="center")
             if figure.title:
@@ -181,16 +182,19 @@ class Chart(PlotextPlot):
         self._build_seconds = time.perf_counter() - start
         return result
 
-    def _build(self, caption: str) -> RenderResult:
-        """The drawn plot, one line shorter when a caption goes under it (as
-        ``PlotextPlot.render`` builds it, which has no room for one)."""
-        if not caption:
+    def _build(self, under: list[str]) -> RenderResult:
+        """The drawn plot, shorter by the lines that go under it (as ``PlotextPlot.render``
+        builds it, which has no room for them); a chart too short for them drops them."""
+        if under and self.size.height - len(under) < 5:
+            under = under[: max(0, self.size.height - 5)]
+        if not under:
             return super().render()
-        width, height = self.size.width, self.size.height - 1
+        width, height = self.size.width, self.size.height - len(under)
         self.plt.plotsize(width, height)
         self.plt._set_size(width, height)  # see PlotextPlot.render: plotsize alone may not stick
         self.plt.theme(self._get_plotext_theme_name(self.app.theme))
         text = Text.from_ansi(self.plt.build().removesuffix("\n"))
-        text.append("\n")
-        text.append(caption, style="italic")
+        for line in under:
+            text.append("\n")
+            text.append(line, style="italic")
         return text

@@ -29,7 +29,7 @@ from engine.events import (
 )
 from engine.series import Series
 from engine.sweep import SUGGESTIONS
-from tui.numbers import dates_text, shown
+from tui.numbers import dates_text, duration, shown
 
 if TYPE_CHECKING:
     from tui.plotting import Figure
@@ -61,13 +61,6 @@ def table(
 def fmt(value: float | None, spec: str = ".4f") -> str:
     """A number for a table cell; ``-`` when there is none."""
     return "-" if value is None else format(value, spec)
-
-
-def duration(seconds: float) -> str:
-    """``m:ss``, or ``h:mm:ss`` from an hour."""
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def jsonable(value: Any) -> Any:

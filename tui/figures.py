@@ -25,9 +25,21 @@ from tui.numbers import coverage_variants, fmt_number, ladder_text, percent
 from tui.plotting import COLORS, Y_AXIS_COLUMNS, Figure, Trace, Values, drawable, smooth
 
 ZOOMS = (None, 100, 50, 20)  # "last N epochs" choices the zoom key cycles through
-# one per engine.sweep.SUGGESTIONS name, in the app and on the command line alike
+# one per engine.sweep.SUGGESTIONS name, in the app and on the command line alike; each line has
+# its own marker too, so that the lines are told apart without colour
 SUGGESTION_COLORS = {"valley": "green+", "steep": "yellow", "minimum": "magenta+"}
-KEPT_COLOR = "yellow"  # the kept epoch's marker on the loss chart
+SUGGESTION_MARKERS = {"valley": "┃", "steep": "+", "minimum": "x"}
+# engine.sweep.SUGGESTIONS' meanings, shorter and shortest, for narrow charts' key lines
+SUGGESTION_SHORT = {
+    "valley": "middle of the longest fall",
+    "steep": "where the loss falls fastest",
+    "minimum": "rate at the lowest loss ÷ 10",
+}
+SUGGESTION_TINY = {"valley": "longest fall", "steep": "fastest fall", "minimum": "lowest loss ÷ 10"}
+KEPT_COLOR, KEPT_MARKER = "yellow", "┊"  # the kept epoch's marker on the loss chart
+# Markers in drawing order for curves that share a chart: their legend glyphs differ (⢕⢕, ▞▞,
+# ••, ++, xx), so they are told apart without colour, in 16 colours or none.
+MARKERS = ("braille", "hd", "dot", "+", "x")
 # The forecast chart: actual values as points, the forecast a line, the forecast past the data
 # in its own colour and marker, the interval a muted pair of dotted edges.
 ACTUAL_COLOR, FORECAST_COLOR, FUTURE_COLOR = COLORS[1], COLORS[0], COLORS[3]
@@ -120,7 +132,9 @@ def series_figure(series: Series | None, title: str = "") -> Figure:
         title=name,
         traces=(
             Trace(time[:split], values[:split], "train", COLORS[0]),
-            Trace(time[split - 1 :], values[split - 1 :], "validation", COLORS[1]),
+            # points, as the forecast chart draws the validation period's actual values: a
+            # dense line of blocks would smear into one shape
+            Trace(time[split - 1 :], values[split - 1 :], "validation", COLORS[1], ACTUAL_MARKER),
         ),
         vlines=((float(split), "gray+"),),
         hint="The series is empty.",
@@ -134,34 +148,42 @@ def loss_figure(
 ) -> Figure:
     """The loss per epoch on the training windows, the holdout slice and the validation period,
     the kept epoch marked; a run with neither holdout nor validation curves (the course's) shows
-    its training loss and MAE instead."""
+    its training loss and MAE instead, the MAE on its own axis at the right (an MSE loss of
+    ~3000 would flatten an MAE of ~40 along the bottom of a shared one). Each curve has its own
+    marker as well as its colour."""
     view = view_label(log_y, smoothed, last_n)
     epochs = _window(history.epochs, last_n)
     curves = [
-        (history.loss, "train loss", COLORS[0]),
-        (history.holdout_loss, "holdout loss", COLORS[2]),
-        (history.val_loss, "val loss", COLORS[1]),
+        (history.loss, "train loss"),
+        (history.holdout_loss, "holdout loss"),
+        (history.val_loss, "val loss"),
     ]
-    shown = [(_window(v, last_n), label, color) for v, label, color in curves]
-    shown = [(y, label, color) for y, label, color in shown if any(math.isfinite(v) for v in y)]
+    found = [
+        (_window(v, last_n), label, COLORS[(0, 2, 1)[i]], MARKERS[i], False)
+        for i, (v, label) in enumerate(curves)
+    ]
+    shown = [c for c in found if any(math.isfinite(v) for v in c[0])]
     if len(shown) > 1:
-        title = "loss per epoch"
+        title, short = "loss per epoch", "loss"
     else:
-        title = "loss / MAE per epoch"
+        title, short = "loss / MAE per epoch", "loss / MAE"
         shown = [
-            (_window(history.loss, last_n), "loss", COLORS[0]),
-            (_window(history.mae, last_n), "MAE", COLORS[1]),
+            (_window(history.loss, last_n), "loss (left axis)", COLORS[0], MARKERS[0], False),
+            (_window(history.mae, last_n), "MAE (right axis)", COLORS[1], MARKERS[1], True),
         ]
     traces = [
-        Trace(epochs, smooth(y) if smoothed else y, label, color) for y, label, color in shown
+        Trace(epochs, smooth(y) if smoothed else y, label, color, marker, right=right)
+        for y, label, color, marker, right in shown
     ]
-    marker = _kept_marker(history.kept, epochs, [y for y, _, _ in shown], log_y)
+    left = [y for y, _, _, _, right in shown if not right]
+    marker = _kept_marker(history.kept, epochs, left, log_y)
     if marker is not None:
         traces.append(marker)
-    notes = _dropped_note([v for y, _, _ in shown for v in y], log_y)
+    notes = _dropped_note([v for y, *_ in shown for v in y], log_y)
+    shorter = (f"{short} ({view})", f"loss ({view})", short) if view else (short,)
     return Figure(
         title=title + (f" ({view})" if view else ""),
-        short_titles=(f"loss ({view})",) if view else (),
+        short_titles=shorter,
         traces=tuple(traces),
         ylog=log_y,
         xlabel="epoch",
@@ -183,7 +205,7 @@ def _kept_marker(
     if not len(values):
         return None
     lo, hi = float(values.min()), float(values.max())
-    return Trace([kept, kept], [lo, hi], f"kept epoch {kept}", KEPT_COLOR)
+    return Trace([kept, kept], [lo, hi], f"kept epoch {kept}", KEPT_COLOR, KEPT_MARKER)
 
 
 def _dropped_note(values: Sequence[float], log_y: bool) -> tuple[str, ...]:
@@ -219,7 +241,8 @@ def sweep_figure(
     recommended: str | None = None,
 ) -> Figure:
     """Loss against learning rate on a log x axis, each suggested rate a labelled vertical line
-    (the ``recommended`` one says so).
+    of its own colour and marker (the ``recommended`` one says so), and under the chart a key
+    line per suggestion saying what it is (engine.sweep.SUGGESTIONS' meanings).
 
     On a linear axis the y range stops at 4x the lowest loss (the sweep's own "exploded" bound):
     the loss at the start of a sweep (rate too small to learn) and at its end (diverged) would
@@ -229,22 +252,25 @@ def sweep_figure(
     loss = np.asarray(losses, dtype="float64")
     finite = loss[np.isfinite(loss) & ((loss > 0) if log_y else True)]
     traces = [Trace(lrs, losses, "loss", COLORS[0])]
+    key: list[tuple[str, ...]] = []
     ylim = None
     if len(finite):
         lo = float(finite.min())
         hi = float(finite.max()) if log_y else min(float(finite.max()), EXPLODED * lo)
         if hi > lo:
             ylim = (lo * 0.9 if log_y else min(0.0, lo), hi * 1.05)
-        for name in (s.name for s in SUGGESTIONS):
-            lr = suggestions.get(name)
+        for s in SUGGESTIONS:
+            lr = suggestions.get(s.name)
             if lr is not None and math.isfinite(lr) and lr > 0:
                 ys = ylim or (lo, float(finite.max()))
-                label = f"{name} {fmt_number(lr)}" + (
-                    " (recommended)" if name == recommended else ""
-                )
-                traces.append(Trace([lr, lr], list(ys), label, SUGGESTION_COLORS[name]))
+                mark = " (recommended)" if s.name == recommended else ""
+                label = f"{s.name} {fmt_number(lr)}{mark}"
+                color, marker = SUGGESTION_COLORS[s.name], SUGGESTION_MARKERS[s.name]
+                traces.append(Trace([lr, lr], list(ys), label, color, marker))
+                key.append(_suggestion_key(s.name, s.meaning, fmt_number(lr), bool(mark)))
     return Figure(
         title="LR sweep: loss vs learning rate",
+        short_titles=("LR sweep: loss vs rate", "LR sweep"),
         traces=tuple(traces),
         xlog=True,
         ylog=log_y,
@@ -252,6 +278,21 @@ def sweep_figure(
         xlabel="learning rate",
         hint="No sweep yet. Press ctrl+r to sweep learning rates.",
         notes=_dropped_note(list(losses), log_y),
+        key=tuple(key),
+    )
+
+
+def _suggestion_key(name: str, meaning: str, rate: str, recommended: bool) -> tuple[str, ...]:
+    """A key line for one suggested rate, longest first: its marker, name and rate, what it is,
+    and whether it is the one recommended."""
+    glyph, short, tiny = SUGGESTION_MARKERS[name], SUGGESTION_SHORT[name], SUGGESTION_TINY[name]
+    best = " · recommended" if recommended else ""
+    return (
+        f"{glyph} {name} {rate}: {meaning}{best}",
+        f"{glyph} {name} {rate}: {short}{best}",
+        f"{glyph} {name}: {short}{best}",
+        f"{glyph} {'recommended ' if recommended else ''}{name}: {tiny}",
+        f"{glyph} {name} {rate}{' (recommended)' if recommended else ''}",
     )
 
 
@@ -650,7 +691,8 @@ def backtest_figure(backtest: Backtest | None, dates: object | None = None) -> F
 def compare_figure(runs: Sequence[tuple[str, History]], *, log_y: bool = False) -> Figure:
     """Loss curves of several runs on one chart."""
     traces = tuple(
-        Trace(h.epochs, h.loss, name, COLORS[i % len(COLORS)]) for i, (name, h) in enumerate(runs)
+        Trace(h.epochs, h.loss, name, COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)])
+        for i, (name, h) in enumerate(runs)
     )
     return Figure(
         title="loss per epoch: " + " vs ".join(name for name, _ in runs),

@@ -34,6 +34,31 @@ def fmt_number(value: float) -> str:
     return f"{mantissa}e{int(exponent):+d}".replace("e+", "e+" if int(exponent) > 0 else "e")
 
 
+def significant(value: float, digits: int = 4) -> str:
+    """``digits`` significant digits, trailing zeros kept so columns of them line up (41.00),
+    but never a bare trailing point: 3368.0 is "3368", not "3368."."""
+    text = f"{value:#.{digits}g}"
+    mantissa, e, exponent = text.partition("e")
+    return mantissa.removesuffix(".") + e + exponent
+
+
+def duration(seconds: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour (ETAs and run times)."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def eta_seconds(epoch_seconds: list[float], done: float, total: int) -> float | None:
+    """Seconds left when ``done`` epochs (a fraction within the current one) of ``total`` are
+    done, from the last 20 epochs' times; the first epoch (it compiles the model) counts only
+    while it is the only one. None before an epoch has ended."""
+    recent = epoch_seconds[1:][-20:] or epoch_seconds[:1]
+    if not recent:
+        return None
+    return max(0.0, total - done) * sum(recent) / len(recent)
+
+
 def ladder_text(metrics: Mapping[str, Any], digits: int = 2) -> str:
     """A run's validation MAE beside its baselines: "MAE 4.41 · naive 5.94 · linear 5.12 · MASE
     0.74"; the parts a run did not report are left out."""

@@ -12,7 +12,14 @@ Each trace has its own marker (braille dots, "dot" points, "hd" blocks, any one 
 that lines stay apart where they cross and the legend's glyphs differ even without colour. A
 band (an interval) is two muted traces, its lower and upper edge: plotext 5 cannot fill between
 two curves, and a filled area would bury the lines drawn over it. x ticks can be labelled by a
-function of the position (dates: ``DateAxis.tick``) while x stays the series' index.
+function of the position (dates: ``DateAxis.tick``) while x stays the series' index. A trace can
+sit on a second y axis at the right (``Trace.right``: MAE beside a loss of another scale).
+
+Titles always show: plotext silently leaves out a title that does not fit beside the y axis'
+labels, so ``draw`` picks the first of the figure's titles that fits the canvas and cuts the
+shortest with an ellipsis when none does (``fit_title``). Under the plot go the caption and the
+key lines (``Figure.key``, e.g. what each suggested rate means), each in its longest form that
+fits.
 """
 
 from __future__ import annotations
@@ -31,7 +38,6 @@ Values: TypeAlias = Sequence[float] | np.ndarray  # one coordinate of a trace
 TickLabel: TypeAlias = Callable[[float], str]  # an x position's tick label ("" for none)
 
 POINTS_PER_COLUMN = 4  # braille has 2 dots a column; min and max of each half keep every spike
-TITLE_MARGIN = 2  # plotext leaves out a title that is not this much narrower than the chart
 LARGEST = 1e30  # beyond this plotext's arithmetic overflows; such a loss has diverged anyway
 Y_AXIS_COLUMNS = 8  # what plotext's y tick labels and frame take of a chart's width
 TICK_GAP = 2  # columns between two x tick labels
@@ -50,6 +56,7 @@ class Trace:
     color: str = COLORS[0]
     marker: str = "braille"  # a plotext marker name ("braille", "dot", "hd") or one character
     points: bool = False
+    right: bool = False  # on the second y axis, at the right (a quantity on another scale)
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,8 @@ class Figure:
     xtick: TickLabel | None = None
     xticks: tuple[tuple[float, ...], tuple[str, ...]] | None = None
     caption: tuple[str, ...] = ()  # one line under the chart, then shorter forms of it
+    # lines under the caption (what the lines mean), each a tuple of forms, longest first
+    key: tuple[tuple[str, ...], ...] = ()
 
 
 def clean(
@@ -163,6 +172,8 @@ def linear_ticks(lo: float, hi: float, max_ticks: int = 5) -> list[float]:
     if not hi > lo:
         return [lo]
     raw = (hi - lo) / max_ticks
+    if not raw > 0:  # a range of a few subnormals: the step underflows
+        return [lo, hi]
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.ceil(lo / step) * step
@@ -219,21 +230,67 @@ def labelled_ticks(
     return [t for t, _ in pairs], [text for _, text in pairs]
 
 
+def _longest_fitting(forms: Sequence[str], width: int | None) -> str:
+    """The first of ``forms`` that fits ``width`` (the last, cut with an ellipsis, if none
+    does); the first when the width is not known."""
+    if width is None:
+        return shown(forms[0])
+    fitting = [line for line in forms if len(line) <= width]
+    return shown(fitting[0] if fitting else cut(forms[-1], width))
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, an ellipsis marking where it was cut."""
+    if len(text) <= width:
+        return text
+    return text[: max(0, width - 1)].rstrip() + "…" if width > 0 else ""
+
+
 def caption_line(figure: Figure, width: int | None) -> str:
     """The longest of the figure's caption lines that fits ``width`` (the shortest, cut, if
     none does); "" without a caption."""
-    if not figure.caption:
-        return ""
-    if width is None:
-        return shown(figure.caption[0])
-    fitting = [line for line in figure.caption if len(line) <= width]
-    return shown(fitting[0] if fitting else figure.caption[-1][:width])
+    return _longest_fitting(figure.caption, width) if figure.caption else ""
+
+
+def under_lines(figure: Figure, width: int | None) -> list[str]:
+    """What goes under the plot: the caption's line, then each key line, as they fit."""
+    lines = [caption_line(figure, width)] if figure.caption else []
+    return lines + [_longest_fitting(forms, width) for forms in figure.key if forms]
+
+
+def title_fits(length: int, width: int, left: int, right: int) -> bool:
+    """Whether plotext shows a title ``length`` long on a chart ``width`` wide whose y tick
+    labels take ``left`` and ``right`` columns: it centres the title on the canvas and leaves it
+    out unless it fits inside the chart with a space on each side (plotext's ``_build``)."""
+    canvas = width - 2 - left - right
+    col = left + 1 + canvas // 2 - length // 2
+    return col >= 1 and col + length + 1 <= width
+
+
+def fit_title(titles: Sequence[str], width: int | None, left: int, right: int) -> str:
+    """The first title that plotext will show, else the shortest cut with an ellipsis to fit."""
+    titles = [t for t in titles if t]
+    if not titles or width is None:
+        return titles[0] if titles else ""
+    for title in titles:
+        if title_fits(len(title), width, left, right):
+            return title
+    shortest = titles[-1]
+    for length in range(len(shortest) - 1, 0, -1):
+        if title_fits(length, width, left, right):
+            return cut(shortest, length)
+    return ""
+
+
+def _label_width(labels: Sequence[str]) -> int:
+    return max((len(label) for label in labels), default=0)
 
 
 def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
     """Draws the figure onto a plotext plot (cleared first); False when there is no point to draw.
 
     ``plt`` is the ``plotext`` module or a textual-plotext ``Plot``: both have its functions.
+    Traces with ``right`` go on a second y axis with its own ticks (``ylim`` is the left one's).
     """
     plt.clear_figure()
     drawn: list[tuple[np.ndarray, np.ndarray, Trace]] = []
@@ -244,15 +301,20 @@ def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
             drawn.append((xa, ya, trace))
     if not drawn:
         return False
+    sides = {d[2].right for d in drawn}
     for xa, ya, trace in drawn:
-        kwargs = {"label": shown(trace.label)} if trace.label else {}
+        kwargs: dict[str, Any] = {"label": shown(trace.label)} if trace.label else {}
+        if len(sides) > 1:  # a single axis stays at the left, whichever side it was meant for
+            kwargs["yside"] = "right" if trace.right else "left"
         if len(xa) == 1 or trace.points:
             marker = "dot" if trace.marker == "braille" and len(xa) == 1 else trace.marker
             plt.scatter(xa.tolist(), ya.tolist(), marker=marker, color=trace.color, **kwargs)
         else:
             plt.plot(xa.tolist(), ya.tolist(), marker=trace.marker, color=trace.color, **kwargs)
     all_x = np.concatenate([d[0] for d in drawn])
-    all_y = np.concatenate([d[1] for d in drawn])
+    left_y = [d[1] for d in drawn if not d[2].right or len(sides) == 1]
+    right_y = [d[1] for d in drawn if d[2].right and len(sides) > 1]
+    all_y = np.concatenate(left_y)
     for x, color in figure.vlines:
         if math.isfinite(x) and (not figure.xlog or x > 0):
             plt.vertical_line(math.log10(x) if figure.xlog else x, color=color)
@@ -281,20 +343,30 @@ def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
     else:
         ticks = linear_ticks(xlo, xhi)
         plt.xticks(ticks, tick_labels(ticks))
-    if figure.ylog:
-        plt.yticks(*log_ticks(ylo, yhi, max_ticks=4))
-    else:
-        ticks = linear_ticks(ylo, yhi)
-        plt.yticks(ticks, tick_labels(ticks))
+    left = _y_ticks(plt, ylo, yhi, figure.ylog)
+    right = 0
+    if right_y:
+        values = np.concatenate(right_y)
+        right = _y_ticks(plt, float(values.min()), float(values.max()), figure.ylog, "right")
     notes = "  " + " ".join(figure.notes) if figure.notes else ""
-    titles = [t + notes for t in (figure.title, *figure.short_titles)]
-    fitting = [t for t in titles if width is None or len(t) <= width - TITLE_MARGIN]
-    title = fitting[0] if fitting else titles[-1]
+    titles = [shown(t + notes) for t in (figure.title, *figure.short_titles) if t]
+    title = fit_title(titles, width, left, right)
     if title:
-        plt.title(shown(title))  # titles quote names from files
+        plt.title(title)  # titles quote names from files
     if figure.xlabel:
         plt.xlabel(shown(figure.xlabel))
     return True
+
+
+def _y_ticks(plt: Any, lo: float, hi: float, log: bool, side: str = "left") -> int:
+    """Sets one y axis' ticks; returns the width of their labels."""
+    if log:
+        ticks, labels = log_ticks(lo, hi, max_ticks=4)
+    else:
+        ticks = linear_ticks(lo, hi)
+        labels = tick_labels(ticks)
+    plt.yticks(ticks, labels, yside=side)
+    return _label_width(labels)
 
 
 def to_text(figure: Figure, width: int, height: int, color: bool = False) -> str | None:
@@ -302,20 +374,20 @@ def to_text(figure: Figure, width: int, height: int, color: bool = False) -> str
 
     For the command line: plotext's own module-level figure, at exactly the size asked for (also
     when stdout is not a terminal), with no background colour; ANSI codes only with ``color``.
-    The caption, if any, is the last of the ``height`` lines.
+    The caption and key lines, if any, are the last of the ``height`` lines.
     """
     import plotext as plt  # here, so that importing the model loads no plotext
 
-    caption = caption_line(figure, width)
+    under = under_lines(figure, width)
     try:
         if not draw(plt, figure, width):
             return None
         plt.limitsize(False, False)
-        plt.plotsize(width, height - 1 if caption else height)
+        plt.plotsize(width, max(3, height - len(under)))
         plt.theme("clear")
         text = plt.build()
     finally:
         plt.clear_figure()
     text = text if color else plt.uncolorize(text)
     # plotext ends its text with a newline
-    return text.removesuffix("\n") + "\n" + caption if caption else text
+    return "\n".join([text.removesuffix("\n"), *under]) if under else text

@@ -2,7 +2,18 @@
 
 The charts are loss/MAE per epoch, learning rate per epoch, the LR sweep and the validation
 forecast. On a wide screen all four show in a grid; on a narrow one the pane shows one at a time
-(``c`` cycles, and a starting or finishing run brings its chart forward).
+(``c`` cycles, and a starting or finishing run brings its chart forward) under a "chart 2/4"
+line. ``m`` maximises the chart in front to the whole right side (on a narrow screen the form
+column gives way too) and back.
+
+Results belong to the experiment they came from: once a field that matters changes (the model,
+the data, the window, the training settings), a sweep's rates are set aside (ctrl+l no longer
+offers them, the sweep chart says why) and the last training run's charts are marked as of an
+earlier experiment; they apply again if the experiment is put back as it was.
+
+The log keeps its lines as they were written (each with shorter forms) and fits them to its
+width when it is shown and again whenever that width changes, so a line written while the pane
+was hidden is not wrapped at RichLog's fallback width forever.
 
 The forecast chart shows a window of the validation period (``-``/``+`` narrow and widen it,
 ``[``/``]`` scroll), the interval band and the forecast past the data; ``d`` shows the residuals,
@@ -19,7 +30,7 @@ from typing import Any
 
 from rich.markup import escape
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
@@ -56,12 +67,17 @@ from tui.form import SpecForm, field_defs
 from tui.numbers import (
     backtest_lines,
     coverage_text,
+    duration,
+    eta_seconds,
     fmt_number,
     ladder_text,
     percent,
+    shown,
+    significant,
     worse_than,
 )
 from tui.pane import Pane
+from tui.plotting import Figure
 
 TRAIN_FIELDS = field_defs(
     TrainSpec,
@@ -124,11 +140,124 @@ FORECAST_FIELDS = field_defs(
 LOG_LINES = 2000
 UPDATE_INTERVAL = 0.5  # seconds between screen updates while events stream in
 CHARTS = ("loss-chart", "lr-chart", "sweep-chart", "forecast-chart")
+CHART_NAMES = ("loss", "learning rate", "LR sweep", "forecast")
 FORECAST_CHART = CHARTS.index("forecast-chart")
+SWEEP_CHART = CHARTS.index("sweep-chart")
+# Which parts of an experiment a result does not depend on: changing them leaves it in force.
+# A sweep measures loss against rate for the model, data and optimizer: the rate it suggests,
+# how long and how a run then trains, and what it forecasts do not change its curve.
+SWEEP_IGNORES = {
+    "train": frozenset(
+        (
+            "learning_rate",
+            "epochs",
+            "patience",
+            "min_delta",
+            "restore_best",
+            "schedule",
+            "plateau_factor",
+            "plateau_patience",
+            "min_lr_ratio",
+            "validate",
+            "tensorboard",
+        )
+    ),
+    "forecast": frozenset(("level", "future")),
+}
+TRAIN_IGNORES = {"train": frozenset(("tensorboard",)), "forecast": frozenset(("future",))}
+SECTION_NAMES = {
+    "series": "data",
+    "window": "window",
+    "model": "model",
+    "train": "training settings",
+    "sweep": "sweep settings",
+    "forecast": "forecast settings",
+}
+STALE_CAPTION = (
+    "the last run, of an earlier experiment: ctrl+t trains this one",
+    "last run, of an earlier experiment (ctrl+t)",
+    "earlier experiment",
+)
+
+
+def _parts(experiment: Experiment, ignores: dict[str, frozenset[str]]) -> dict[str, object]:
+    """The experiment's sections (not its name or description), less the ignored fields."""
+    out: dict[str, object] = {}
+    for f in dataclasses.fields(experiment):
+        if f.name in ("name", "description"):
+            continue
+        value = getattr(experiment, f.name)
+        skip = ignores.get(f.name)
+        if skip:
+            value = tuple(
+                (g.name, getattr(value, g.name))
+                for g in dataclasses.fields(value)
+                if g.name not in skip
+            )
+        out[f.name] = value
+    return out
+
+
+def changed_parts(kind: str, before: Experiment, now: Experiment) -> list[str]:
+    """What changed between the experiment a ``kind`` run ("train", "sweep") ran on and
+    ``now``, in the words the log uses ("model", "data", ...); [] while its results apply."""
+    ignores = SWEEP_IGNORES if kind == "sweep" else TRAIN_IGNORES
+    a, b = _parts(before, ignores), _parts(now, ignores)
+    return [SECTION_NAMES.get(k, k) for k in a if a[k] != b.get(k)]
 
 
 class ChartDeck(Container, can_focus=True):
     """The four charts; focusable so the chart keys work without leaving the keyboard."""
+
+
+class RunLog(RichLog):
+    """The run log: keeps each line with its shorter forms and writes the longest that fits its
+    width, once it has one; when the width changes (shown again, resized) every line is fitted
+    again."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(wrap=True, markup=True, max_lines=LOG_LINES, min_width=20, **kwargs)
+        self.entries: deque[tuple[str, ...]] = deque(maxlen=LOG_LINES)
+        self._pending: list[tuple[str, ...]] = []
+        self._fitted = 0  # the width the written lines were fitted to (0: none yet)
+
+    def add(self, variants: tuple[str, ...]) -> None:
+        """A line (Rich markup, then shorter forms) to write at the next ``flush``."""
+        self.entries.append(variants)
+        self._pending.append(variants)
+
+    def width_for_lines(self) -> int:
+        """The width lines are fitted to: the content's, less a scrollbar that is not shown yet
+        (so its appearing never rewraps them); 0 while the log is not laid out or hidden."""
+        width = self.scrollable_content_region.width
+        if width <= 0 or not self.display:
+            return 0
+        if not self.show_vertical_scrollbar:
+            width -= self.styles.scrollbar_size_vertical
+        return max(0, width)
+
+    def flush(self) -> None:
+        """Writes the pending lines at the log's width (all of them again if it changed); with
+        no width yet they wait for the log to be shown."""
+        width = self.width_for_lines()
+        if width <= 0:
+            return
+        if width != self._fitted:
+            self._fitted = width
+            self._pending.clear()
+            self.clear()
+            for variants in self.entries:
+                self.write(fitting(variants, width), width=width)
+            return
+        for variants in self._pending:
+            self.write(fitting(variants, width), width=width)
+        self._pending.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self.flush)
+
+    def on_show(self) -> None:
+        self.call_after_refresh(self.flush)
 
 
 def epoch_lines(event: EpochEnded) -> tuple[str, ...]:
@@ -139,10 +268,10 @@ def epoch_lines(event: EpochEnded) -> tuple[str, ...]:
     validation MAE stay to the last.
     """
     n, total = f"{event.epoch:>4}", f"/{event.total_epochs}"
-    loss, mae = f" loss {event.loss:#.4g}", f" MAE {event.mae:#.4g}"
+    loss, mae = f" loss {significant(event.loss)}", f" MAE {significant(event.mae)}"
     secs = f" {event.seconds:.2f}s"
     scores = [
-        (f" {name} MAE {value:#.4g}", f" {short} {value:#.4g}")
+        (f" {name} MAE {significant(value)}", f" {short} {significant(value)}")
         for name, short, value in (
             ("holdout", "hold", event.holdout_mae),
             ("val", "val", event.val_mae),
@@ -159,6 +288,18 @@ def epoch_lines(event: EpochEnded) -> tuple[str, ...]:
         n + loss + mae + short,
         n + loss + short,
     )
+
+
+def stop_line(event: RunStopped) -> str:
+    """The log's line for a stopped run (markup), saying how many epochs once: the engine's
+    reason often says it already ("stopped by request after 70 epochs")."""
+    reason = escape(event.reason)
+    n = event.epochs
+    if f"after {n} epoch" in event.reason:
+        if reason.startswith("stopped"):
+            return f"[b]■ stopped[/b]{reason.removeprefix('stopped')}"
+        return f"[b]■ stopped[/b]: {reason}"
+    return f"[b]■ stopped[/b] after {n} epoch{'s' if n != 1 else ''}: {reason}"
 
 
 def result_line(metrics: dict[str, float]) -> str:
@@ -187,6 +328,9 @@ def fitting(variants: tuple[str, ...], width: int) -> str:
 
 class TrainingPane(ForecastKeys, Pane):
     TITLE = "Training"
+    # the footer keeps these first after the run keys: at 80 columns "c" is the only way to the
+    # other charts
+    FOOTER_FIRST = ("next_chart", "maximise")
     BINDINGS = [
         Binding(
             "l",
@@ -213,8 +357,15 @@ class TrainingPane(ForecastKeys, Pane):
             "c",
             "next_chart",
             "Chart",
-            tooltip="Narrow screens: show the next chart",
+            tooltip="Show the next chart (narrow screens, or a maximised chart)",
             id="training.next_chart",
+        ),
+        Binding(
+            "m",
+            "maximise",
+            "Max",
+            tooltip="Maximise the chart in front to the whole right side / back to all charts",
+            id="training.maximise",
         ),
         *forecast_bindings("training"),
     ]
@@ -225,8 +376,19 @@ class TrainingPane(ForecastKeys, Pane):
         self.history = History()
         self.sweep_lrs: list[float] = []
         self.sweep_losses: list[float] = []
-        self.suggestions: dict[str, float] = {}
-        self.recommended: str | None = None  # the name of the suggestion the sweep recommends
+        self._suggestions: dict[str, float] = {}
+        self._recommended: str | None = None  # the name of the suggestion the sweep recommends
+        # the experiments the last sweep and training run ran on (their results belong to them)
+        self._sweep_of: Experiment | None = None
+        self._train_of: Experiment | None = None
+        self._last_kind: str | None = None  # the kind of the last run begun
+        self._sweep_stale: list[str] = []  # what changed since the sweep ([]: it applies)
+        self._train_stale: list[str] = []
+        self._epoch_seconds: list[float] = []  # the live run's epoch times, for its ETA
+        self._total = 0  # the live run's epochs
+        self._done = 0  # the live run's epochs done
+        self.maximised = False
+        self._result_line: str | None = None  # the last run's results line (status)
         self.view: ForecastView | None = None  # the last training run's forecast
         self.run_dir: str | None = None  # where that run was saved (None: not saved)
         self.controls = ForecastControls()
@@ -238,10 +400,10 @@ class TrainingPane(ForecastKeys, Pane):
         # The log as plain text; the RichLog only lays lines out once it has been shown.
         self.log_lines: deque[str] = deque(maxlen=LOG_LINES)
         # What events changed and the screen does not show yet (see _flush).
-        self._pending_log: list[tuple[str, ...]] = []
-        self._status: str | None = None
+        # the status line to draw at the next flush: one text, or forms longest first (fitted)
+        self._status: str | tuple[str, ...] | None = None
         self._status_layout = False  # the status may change its height (a results line)
-        self._progress: tuple[int, int] | None = None
+        self._progress: tuple[int, float] | None = None  # (total, done), done within an epoch
         self._dirty: set[str] = set()
         self._flush_timer: Timer | None = None
 
@@ -258,14 +420,17 @@ class TrainingPane(ForecastKeys, Pane):
                     yield SpecForm(FORECAST_FIELDS, id="forecast")
                 yield Static("No run yet.", id="run-status")
                 yield ProgressBar(id="progress", show_eta=False, total=1)
-                yield RichLog(id="log", wrap=True, markup=True, max_lines=LOG_LINES, min_width=20)
-            with ChartDeck(id="charts"):
-                yield Chart(hint="No epochs yet. Press ctrl+t to train.", id="loss-chart")
-                yield Chart(hint="No epochs yet.", id="lr-chart")
-                yield Chart(
-                    hint="No sweep yet. Press ctrl+r to sweep learning rates.", id="sweep-chart"
-                )
-                yield Chart(hint="No forecast yet.", id="forecast-chart")
+                yield RunLog(id="log")
+            with Vertical(id="chart-side"):
+                yield Static("", id="chart-nav")
+                with ChartDeck(id="charts"):
+                    yield Chart(hint="No epochs yet. Press ctrl+t to train.", id="loss-chart")
+                    yield Chart(hint="No epochs yet.", id="lr-chart")
+                    yield Chart(
+                        hint="No sweep yet. Press ctrl+r to sweep learning rates.",
+                        id="sweep-chart",
+                    )
+                    yield Chart(hint="No forecast yet.", id="forecast-chart")
 
     def on_mount(self) -> None:
         self.query_one("#progress").display = False  # shown from the first run on
@@ -279,7 +444,25 @@ class TrainingPane(ForecastKeys, Pane):
 
     # --- fields ----------------------------------------------------------------------------------
 
+    @property
+    def suggestions(self) -> dict[str, float]:
+        """The last sweep's suggested rates, while they belong to the experiment in force."""
+        return {} if self._sweep_stale else self._suggestions
+
+    @property
+    def recommended(self) -> str | None:
+        return None if self._sweep_stale else self._recommended
+
+    @property
+    def results_apply(self) -> bool:
+        """Whether the last run's results (a training run's or a sweep's) are of the experiment
+        in force."""
+        if self._last_kind == "sweep":
+            return not self._sweep_stale
+        return not self._train_stale
+
     def show_experiment(self, experiment: Experiment) -> None:
+        self._check_results(experiment)
         specs = (experiment.train, experiment.sweep, experiment.forecast)
         if self._committed == specs:
             return
@@ -303,6 +486,46 @@ class TrainingPane(ForecastKeys, Pane):
         lines.display = bool(mine)
         count = f" · ⚠ {len(mine)} to check, below" if mine else ""
         self.query_one("#train-heading", Static).update(f"Training{count}")
+
+    def _check_results(self, experiment: Experiment) -> None:
+        """Sets the last sweep's and training run's results aside once a field they depend on
+        changed (and back when it is as it was), saying so in the log and on their charts."""
+        if self._sweep_of is not None:
+            stale = changed_parts("sweep", self._sweep_of, experiment)
+            if bool(stale) != bool(self._sweep_stale):
+                name = escape(self._sweep_of.name)
+                if stale:
+                    self.write_log(
+                        f"Sweep set aside: the sweep's rates were for {name} before its "
+                        f"{' and '.join(stale)} changed; ctrl+r sweeps this experiment."
+                    )
+                else:
+                    self.write_log(f"The sweep of {name} applies again.")
+                self._sweep_stale = stale
+                self._dirty.add("sweep")
+                self._status = self._result_status()
+                self._status_layout = True
+                self.seqlab.refresh_bindings()
+        if self._train_of is not None:
+            stale = changed_parts("train", self._train_of, experiment)
+            if bool(stale) != bool(self._train_stale):
+                self._train_stale = stale
+                self._dirty.update(("train", "forecast"))
+                self._status = self._result_status()
+                self._status_layout = True
+        if self.is_mounted and (self._dirty or self._status is not None):
+            self._flush()  # an edit, not a stream of events: shown at once
+
+    def _result_status(self) -> str | None:
+        """The status line for the last training run's results, marked when they are of an
+        earlier experiment; None while a run is live or before any result."""
+        if self.seqlab.live is not None or self._result_line is None:
+            return None
+        stale = self._sweep_stale if self._last_kind == "sweep" else self._train_stale
+        if stale:
+            what = " and ".join(stale)
+            return f"last run: {self._result_line} · of an earlier experiment ({what} changed)"
+        return self._result_line
 
     def _relevance(self, train_form: SpecForm) -> None:
         """Greys out the settings the other settings make do nothing (momentum with adam)."""
@@ -344,14 +567,19 @@ class TrainingPane(ForecastKeys, Pane):
         fits its width (a narrow terminal would otherwise wrap an epoch over two lines).
         """
         self.log_lines.append(Text.from_markup(text).plain)
-        self._pending_log.append((text, *shorter))
+        self.query_one("#log", RunLog).add((text, *shorter))
         self._schedule()
 
     def begin(self, kind: str, experiment: Experiment, engine_ready: bool) -> None:
         """A run is starting: clear its charts and bring them forward."""
+        self._last_kind = kind
+        self._epoch_seconds = []
+        self._done = 0
+        self._result_line = None
         if kind == "train":
             self.history = History()
             self.view, self.run_dir = None, None
+            self._train_of, self._train_stale = experiment, []
             self.controls.reset()
             try:
                 self._series = load_series(experiment.series, experiment.window.window)
@@ -359,10 +587,12 @@ class TrainingPane(ForecastKeys, Pane):
                 self._series = None
             self._select_chart(0)
         else:
-            self.sweep_lrs, self.sweep_losses, self.suggestions = [], [], {}
-            self.recommended = None
-            self._select_chart(2)
+            self.sweep_lrs, self.sweep_losses, self._suggestions = [], [], {}
+            self._recommended = None
+            self._sweep_of, self._sweep_stale = experiment, []
+            self._select_chart(SWEEP_CHART)
         total = experiment.train.epochs if kind == "train" else experiment.sweep.epochs
+        self._total = total
         self._status_layout = True  # back to one line from a results line
         self.query_one("#progress", ProgressBar).display = True
         self._progress = (total, 0)
@@ -384,6 +614,7 @@ class TrainingPane(ForecastKeys, Pane):
         training process on a small machine, so updates are gathered and drawn together.
         """
         if isinstance(event, RunStarted):
+            self._total = event.total_epochs
             self._progress = (event.total_epochs, 0)
             self._status = (
                 f"{kind}: started, {event.total_epochs} epochs × {event.steps_per_epoch} batches"
@@ -396,44 +627,74 @@ class TrainingPane(ForecastKeys, Pane):
             for note in event.notes:
                 self.write_log(f"  note: {escape(note)}")
         elif isinstance(event, BatchProgress):
-            self._status = f"{kind}: epoch {event.epoch} · batch {event.step}/{event.steps}"
+            # a long epoch shows its batches and the time left, as the command line does
+            done = event.epoch - 1 + (event.step / event.steps if event.steps else 0.0)
+            self._progress = (self._total, done) if self._total else None
+            at, batch = f"{event.epoch}/{self._total or '?'}", f"batch {event.step}/{event.steps}"
+            eta = self._eta(done)
+            self._status = (
+                f"{kind}: epoch {at} · {batch}{eta}",
+                f"{kind} {at} · {batch}{eta}",
+                f"{at} · {batch}{eta}",
+                f"{at} · {event.step}/{event.steps}",
+            )
         elif isinstance(event, EpochEnded):
             self.history.add(event)
+            self._epoch_seconds.append(event.seconds)
+            self._total, self._done = event.total_epochs, event.epoch
             self._progress = (event.total_epochs, event.epoch)
+            at, eta = f"{event.epoch}/{event.total_epochs}", self._eta(event.epoch)
+            loss = f" · loss {event.loss:.4g}"
             self._status = (
-                f"{kind}: epoch {event.epoch}/{event.total_epochs} · loss {event.loss:.4g}"
+                f"{kind}: epoch {at}{loss}{eta}",
+                f"{kind}: epoch {at}{eta}",
+                f"{kind} {at}{eta}",
+                at,
             )
             self.write_log(*epoch_lines(event))
             self._dirty.add("train")
         elif isinstance(event, SweepPoint):
             self.sweep_lrs.append(event.learning_rate)
             self.sweep_losses.append(event.loss)
+            self._epoch_seconds.append(event.seconds)
+            self._total, self._done = event.total_epochs, event.epoch
             self._progress = (event.total_epochs, event.epoch)
             lr = fmt_number(event.learning_rate)
             self._status = f"sweep: epoch {event.epoch}/{event.total_epochs} · lr {lr}"
-            n, rest = f"{event.epoch:>4}", f" lr {lr} loss {event.loss:#.4g}"
+            n, rest = f"{event.epoch:>4}", f" lr {lr} loss {significant(event.loss)}"
             self.write_log(f"{n}/{event.total_epochs}{rest}", n + rest)
             self._dirty.add("sweep")
         elif isinstance(event, RunFinished):
             self._finished(event)
         elif isinstance(event, RunStopped):
             where = f" · saved to {escape(event.run_dir)}" if event.run_dir else ""
-            reason = escape(event.reason)
-            self.write_log(f"[b]■ stopped[/b] after {event.epochs} epochs: {reason}{where}")
+            self.write_log(stop_line(event) + where)
             if event.results is not None:  # what it kept: its forecast, or a sweep's suggestions
                 self._finished(event.results, stopped=True)
-            stopped = f"{kind}: stopped after {event.epochs} epochs"
+            of = f" of {self._total}" if self._total else ""
+            stopped = f"{kind}: stopped after {event.epochs}{of} epochs"
             kept = self._status if event.results is not None and self._status else None
-            if kept is not None:  # the results line, or a sweep's "sweep: finished · ..."
-                kept = kept.removeprefix(f"{kind}: finished · ")
-            self._status = f"{stopped} · {kept}" if kept else stopped
+            if isinstance(kept, str):  # the results line, or a sweep's "sweep: finished · ..."
+                kept = kept.removeprefix(f"{kind}: ").removeprefix("finished · ")
+            else:
+                kept = None
+            line = f"{stopped} · {kept}" if kept else stopped
+            self._status = self._result_line = line
+            self._status_layout = True
+            self._progress = (1, 1)  # the run has ended: the bar shows it complete
         elif isinstance(event, RunFailed):
             self._status = f"{kind}: failed"
+            self._progress = (1, 1)
             self.write_log(f"[b red]✗ {kind} failed:[/] {escape(event.message)}")
         if isinstance(event, (RunFinished, RunStopped, RunFailed)):
             self._flush()  # the end of a run shows at once
         else:
             self._schedule()
+
+    def _eta(self, done: float) -> str:
+        """The " · ETA m:ss" part, once an epoch has ended (its time tells the rest); else ""."""
+        left = eta_seconds(self._epoch_seconds, done, self._total)
+        return f" · ETA {duration(left)}" if left is not None else ""
 
     def _schedule(self) -> None:
         if self._flush_timer is None:
@@ -444,11 +705,14 @@ class TrainingPane(ForecastKeys, Pane):
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
-        self._write_log_lines()
+        self.query_one("#log", RunLog).flush()
         if self._status is not None:
             # while a run streams, the status is one line: no layout pass for it
             status = self.query_one("#run-status", Static)
-            status.update(self._status, layout=self._status_layout)
+            text = self._status
+            if isinstance(text, tuple):  # a streaming status stays on one line
+                text = fitting(text, status.content_region.width)
+            status.update(text, layout=self._status_layout)
             self._status, self._status_layout = None, False
         if self._progress is not None:
             total, done = self._progress
@@ -458,31 +722,15 @@ class TrainingPane(ForecastKeys, Pane):
             self.redraw(which)
         self._dirty.clear()
 
-    def _write_log_lines(self, retry: bool = True) -> None:
-        """Writes the pending log lines, each in the longest form that fits the log's width.
-
-        Lines are fitted to the width left once the scrollbar shows, so it never rewraps them. A
-        log not laid out yet (its pane was just shown) has no width: the lines wait one refresh.
-        """
-        log = self.query_one("#log", RichLog)
-        width = log.scrollable_content_region.width
-        if width <= 0 and retry and self._pending_log:
-            self.call_after_refresh(self._write_log_lines, False)
-            return
-        if not log.show_vertical_scrollbar:
-            width -= log.styles.scrollbar_size_vertical
-        for variants in self._pending_log:
-            log.write(fitting(variants, width))
-        self._pending_log.clear()
-
     def _finished(self, event: RunFinished, stopped: bool = False) -> None:
         """A finished run's results; ``stopped``: a stopped run's, whose stop line came first."""
         where = f" · saved to {escape(event.run_dir)}" if event.run_dir else ""
         self._progress = (event.epochs, event.epochs)  # complete, also when it stopped early
         self._status_layout = True  # the results line may take more than one line
         if event.kind == "sweep":
-            self.suggestions = dict(event.suggestions)
-            self.recommended = event.recommended if event.recommended in self.suggestions else None
+            self._suggestions = dict(event.suggestions)
+            found = event.recommended in self._suggestions
+            self._recommended = event.recommended if found else None
             names = " · ".join(f"{k} {fmt_number(v)}" for k, v in self.suggestions.items())
             heading = "  kept" if stopped else "■ sweep finished"
             self.write_log(
@@ -493,12 +741,13 @@ class TrainingPane(ForecastKeys, Pane):
             if self.recommended is not None:
                 rate = fmt_number(self.suggestions[self.recommended])
                 self._status = f"sweep: finished · recommended {self.recommended} {rate}"
-                self.write_log(f"  recommended: {self.recommended} {rate}; ctrl+l uses it")
+                self.write_log(f"  recommended: {self.recommended} {rate}; ctrl+l trains with it")
             elif self.suggestions:
                 self._status = "sweep: finished · no rate recommended"
-                self.write_log("  no rate recommended; ctrl+l uses a suggested one")
+                self.write_log("  no rate recommended; ctrl+l trains with a suggested one")
             else:
                 self._status = "sweep: finished · no suggestion"
+            self._result_line = self._status if isinstance(self._status, str) else None
             self._dirty.add("sweep")
             return
         m = event.metrics
@@ -506,7 +755,7 @@ class TrainingPane(ForecastKeys, Pane):
         self.run_dir = event.run_dir
         kept = m.get("best_epoch")
         self.history.kept = None if kept is None else int(kept)
-        self._status = result_line(m)
+        self._status = self._result_line = result_line(m)
         self.write_log(
             f"[b]{'  kept' if stopped else '■ finished'}[/b] {event.epochs} epochs in "
             f"{event.seconds:.1f}s: "
@@ -568,28 +817,58 @@ class TrainingPane(ForecastKeys, Pane):
     def redraw(self, which: str = "all") -> None:
         last_n = ZOOMS[self.zoom]
         if which in ("all", "train"):
-            self.query_one("#loss-chart", Chart).show(
-                loss_figure(self.history, log_y=self.log_y, smoothed=self.smoothed, last_n=last_n)
+            loss = loss_figure(
+                self.history, log_y=self.log_y, smoothed=self.smoothed, last_n=last_n
             )
-            self.query_one("#lr-chart", Chart).show(lr_figure(self.history, last_n=last_n))
+            self.query_one("#loss-chart", Chart).show(self._marked(loss))
+            lr = lr_figure(self.history, last_n=last_n)
+            self.query_one("#lr-chart", Chart).show(self._marked(lr))
         if which in ("all", "sweep"):
-            self.query_one("#sweep-chart", Chart).show(
-                sweep_figure(
-                    self.sweep_lrs,
-                    self.sweep_losses,
-                    self.suggestions,
-                    log_y=self.log_y,
-                    recommended=self.recommended,
-                )
-            )
+            self.query_one("#sweep-chart", Chart).show(self._sweep_figure())
         if which in ("all", "forecast"):
             chart = self.query_one("#forecast-chart", Chart)
-            chart.show(self.controls.figure(self.view, chart.size.width))
+            chart.show(self._marked(self.controls.figure(self.view, chart.size.width)))
+
+    def _marked(self, figure: Figure) -> Figure:
+        """A training run's chart, marked under the plot when the run was of an earlier
+        experiment (its own caption moves to the line below)."""
+        if not self._train_stale or not figure.traces:
+            return figure
+        key = ((figure.caption,) if figure.caption else ()) + figure.key
+        return dataclasses.replace(figure, caption=STALE_CAPTION, key=key)
+
+    def _sweep_figure(self) -> Figure:
+        """The sweep chart; a hint instead while the sweep is of an earlier experiment."""
+        if self._sweep_stale and self._sweep_of is not None:
+            what = " and ".join(self._sweep_stale)
+            return Figure(
+                title="LR sweep: loss vs learning rate",
+                hint=(
+                    f"The last sweep was of another experiment ({shown(self._sweep_of.name)}, "
+                    f"before its {what} changed). Press ctrl+r to sweep this one."
+                ),
+            )
+        return sweep_figure(
+            self.sweep_lrs,
+            self.sweep_losses,
+            self._suggestions,
+            log_y=self.log_y,
+            recommended=self._recommended,
+        )
 
     def _select_chart(self, index: int) -> None:
         self.current_chart = index % len(CHARTS)
         for i, chart_id in enumerate(CHARTS):
             self.query_one(f"#{chart_id}", Chart).set_class(i == self.current_chart, "-current")
+        self._show_nav()
+
+    def _show_nav(self) -> None:
+        """The "chart 2/4 · LR sweep" line over the chart in front (narrow or maximised)."""
+        n = self.current_chart
+        back = "m all charts" if self.maximised else "m maximise"
+        self.query_one("#chart-nav", Static).update(
+            f"chart {n + 1}/{len(CHARTS)} · {CHART_NAMES[n]} · c next · {back}"
+        )
 
     def action_toggle_log(self) -> None:
         self.log_y = not self.log_y
@@ -605,6 +884,14 @@ class TrainingPane(ForecastKeys, Pane):
 
     def action_next_chart(self) -> None:
         self._select_chart(self.current_chart + 1)
+
+    def action_maximise(self) -> None:
+        """The chart in front alone on the right side (on a narrow screen, the whole pane), or
+        back to all of them."""
+        self.maximised = not self.maximised
+        self.set_class(self.maximised, "-maximised")
+        self._show_nav()
+        self.call_after_refresh(self._refit)
 
     # --- the forecast chart's keys ---------------------------------------------------------------
 

@@ -323,7 +323,7 @@ def test_the_training_pane_shows_a_stopped_runs_forecast(tmp_path) -> None:
             await pilot.press("ctrl+t")
             await pilot.pause(0.3)
             log = log_text(app)
-            assert "■ stopped after 6 epochs: stopped by request after 6 epochs" in log
+            assert "■ stopped by request after 6 epochs" in log  # the count said once
             assert "  kept 6 epochs in 1.5s: validation MAE " in log  # what it kept
             assert "■ finished" not in log
             forecast = app.query_one("#forecast-chart", Chart).figure
@@ -331,6 +331,6 @@ def test_the_training_pane_shows_a_stopped_runs_forecast(tmp_path) -> None:
             state = str(app.query_one("#state", Static).render())
             assert state.rstrip().endswith("· stopped")
             status = str(app.query_one(TrainingPane).query_one("#run-status", Static).render())
-            assert status.startswith("train: stopped after 6 epochs · ") and "MAE" in status
+            assert status.startswith("train: stopped after 6 of 6 epochs · ") and "MAE" in status
 
     asyncio.run(body())
