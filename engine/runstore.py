@@ -790,6 +790,58 @@ class RunStore:
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise SeqlabError(f"{file}: cannot read the experiment ({exc})") from None
 
+    def delete(self, path: Path) -> None:
+        """Removes a run's folder, refusing anything that is not plainly a run of this store.
+
+        Why so careful: a path from the table (or typed) must never take anything else with it.
+        The folder must sit directly in the runs folder, be a real folder (not a symlink), hold
+        what makes a run folder (``RUN_MARKS``) and not be running now (its process alive). It
+        is first renamed to a hidden name in the runs folder, so a listing never shows it half
+        removed, then removed without following any symlink inside it (``shutil.rmtree`` unlinks
+        links, never their targets). Raises SeqlabError saying why it refused or failed."""
+        path = Path(path)
+        name = path.name
+        try:
+            root = self.root.resolve(strict=True)
+            parent = path.parent.resolve(strict=True)
+        except OSError as exc:
+            raise SeqlabError(
+                f"run {name}: cannot delete it ({exc.strerror or exc}: {exc.filename})"
+            ) from None
+        if parent != root or name in ("", ".", "..") or name.startswith("."):
+            raise SeqlabError(f"run {name}: not deleted: {path} is not a run folder in {root}")
+        target = root / name
+        try:
+            st = os.lstat(target)
+        except OSError as exc:
+            raise SeqlabError(f"run {name}: cannot delete it ({exc.strerror or exc})") from None
+        if stat.S_ISLNK(st.st_mode):
+            raise SeqlabError(f"run {name}: not deleted: it is a symlink, not a run folder")
+        if not stat.S_ISDIR(st.st_mode):
+            raise SeqlabError(f"run {name}: not deleted: it is not a folder")
+        marks = [m for m in RUN_MARKS if os.path.lexists(target / m)]
+        if not marks:
+            raise SeqlabError(
+                f"run {name}: not deleted: the folder holds none of {', '.join(RUN_MARKS)}"
+            )
+        status, problems = self._status(target)
+        if not problems and status.get("status") == "running":
+            raise SeqlabError(
+                f"run {name}: not deleted: it is running (process {status.get('pid')}); "
+                "stop it first"
+            )
+        hidden = root / f".deleting-{name}-{secrets.token_hex(3)}"
+        try:
+            os.rename(target, hidden)
+        except OSError as exc:
+            raise SeqlabError(f"run {name}: cannot delete it ({exc.strerror or exc})") from None
+        try:
+            shutil.rmtree(hidden)
+        except OSError as exc:
+            raise SeqlabError(
+                f"run {name}: moved to {hidden.name} but not wholly removed ({exc.strerror or exc})"
+            ) from None
+
 
 RUN_MARKS = (
     "status.json",

@@ -430,3 +430,60 @@ def test_a_run_that_fills_the_disk_ends_failed_with_disk_full(
     assert isinstance(outcome, RunFailed) and "disk full" in outcome.message
     [info] = store.runs()
     assert info.status == "failed" and "disk full" in info.reason
+
+
+# --- deleting a run (the Runs pane's del) ---------------------------------------------------------
+
+
+def test_delete_removes_a_run_folder_without_following_its_symlinks(tmp_path) -> None:
+    store = RunStore(tmp_path / "runs")
+    keep = tmp_path / "precious"
+    keep.mkdir()
+    (keep / "data.csv").write_text("1\n2\n")
+    run = _train_run(store)
+    (run.path / "link").symlink_to(keep)  # a link inside the run: unlinked, never followed
+    other = _train_run(store, "other")
+    store.delete(run.path)
+    assert not run.path.exists() and (keep / "data.csv").read_text() == "1\n2\n"
+    assert [i.run_id for i in store.runs()] == [other.run_id]
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".deleting")]
+
+
+def test_delete_refuses_what_is_not_a_run_of_the_store(tmp_path) -> None:
+    store = RunStore(tmp_path / "runs")
+    run = _train_run(store)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "status.json").write_text("{}")
+    plain = store.root / "holiday-photos"
+    plain.mkdir()
+    (plain / "a.jpg").write_bytes(b"x")
+    link = store.root / "link-to-a-run"
+    link.symlink_to(run.path)
+    cases = {
+        outside: "is not a run folder in",
+        plain: "holds none of status.json",
+        link: "it is a symlink",
+        store.root: "is not a run folder in",
+        store.root / "missing": "cannot delete it",
+    }
+    for path, words in cases.items():
+        with pytest.raises(SeqlabError, match=words):
+            store.delete(path)
+    assert outside.is_dir() and (plain / "a.jpg").exists() and run.path.is_dir()
+    assert link.is_symlink()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_delete_refuses_a_running_run_but_removes_a_dead_or_corrupt_one(tmp_path) -> None:
+    store = RunStore(tmp_path / "runs")
+    live = _running(store)
+    with pytest.raises(SeqlabError, match="it is running .* stop it first"):
+        store.delete(live.path)
+    assert live.path.is_dir()
+    _edit_status(live, pid_start=-1)  # its process is gone: interrupted, so it can go
+    store.delete(live.path)
+    broken = _train_run(store)
+    (broken.path / "status.json").write_bytes(b"\x00")
+    store.delete(broken.path)
+    assert store.runs() == []
