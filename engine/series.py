@@ -7,11 +7,12 @@ import contextlib
 import csv
 import itertools
 import os
+import re
 import stat
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
 import numpy as np
 
@@ -24,6 +25,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)  # series are float32, as in the c
 # The fields data errors belong to: an unreadable file or a bad cell is the file's.
 _PATH = "series.path"
 _SPLIT_TIME = "series.split_time"
+_WINDOW = "window.window"
 
 # Limits on a CSV file, checked while it streams in; each can be set by the environment variable
 # of the same name with a SEQLAB_ prefix (read_csv).
@@ -237,7 +239,13 @@ def _rows(path: str) -> Generator[tuple[int, list[str]], None, None]:
                         )
                     yield line, row
                 line = reader.line_num + 1  # a quoted cell may span lines
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # a binary file, a spreadsheet, another encoding
+        byte = exc.object[exc.start : exc.start + 1].hex() if exc.object else "?"
+        raise DataError(
+            f"{path}: cannot read the file (not a CSV text file: byte 0x{byte} is not UTF-8 text)",
+            field=_PATH,
+        ) from None
+    except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc})", field=_PATH) from None
     except csv.Error as exc:
         raise DataError(
@@ -333,14 +341,247 @@ def check_split(length: int, split_time: int, window: int | None, name: str = "s
             f"choose a split time below {length}",
             field=_SPLIT_TIME,
         )
-    if window is not None and split_time <= window:
+    if window is None or split_time > window:
+        return
+    # The window is what does not fit (the split time is in range), so the problem is the window
+    # field's: a window at least the series' length cannot fit whatever the split.
+    if window >= length:
         raise DataError(
-            f"{name}: too short for window {window}: the training part has {split_time} points "
-            f"and needs more than {window} (raise series.split_time or lower window.window)",
-            field=_SPLIT_TIME,
+            f"{name}: too short for window {window}: window.window = {window} but the series "
+            f"has only {length} points; allowed: a window below series.split_time ({split_time})",
+            field=_WINDOW,
         )
+    raise DataError(
+        f"{name}: too short for window {window}: window.window = {window} needs more than "
+        f"{window} training points and series.split_time = {split_time} gives {split_time}; "
+        f"allowed: a window below {split_time}, or a split time from {window + 1} to {length - 1}",
+        field=_WINDOW,
+    )
 
 
 def period_of(spec: SeriesSpec) -> int | None:
     """The season length used by the seasonal baselines, if the series has one."""
     return spec.period
+
+
+# --- a CSV file's preview, for choosing its columns ---------------------------------------------
+
+PREVIEW_ROWS = 100  # data rows whose cells decide a column's type
+PREVIEW_VALUES = 5  # first values kept per column, for display
+PREVIEW_COLUMNS = 200  # columns described; a wider file says how many more it has
+PREVIEW_CELL = 64  # characters kept of a cell: a longer one is text, whatever it starts with
+SPLIT_FRACTION = 0.8  # the proposed training share of the rows
+
+ColumnKind = Literal["number", "date", "text"]
+_YEAR = re.compile(r"\d{4}")
+
+
+@dataclass(frozen=True)
+class ColumnPreview:
+    """One column of a CSV preview: what its first cells hold.
+
+    ``kind`` is decided by the sampled cells that are not blank: ``number`` when all are finite
+    numbers, ``date`` when they read as dates in one format (``engine.dates``) or are 4-digit
+    years a year apart, else ``text``. ``frequency`` describes the dates' step ("monthly (month
+    ends)", "irregular"); ``counter`` is a number column that counts rows (0, 1, 2, …), which a
+    pandas export writes first and which is no series.
+    """
+
+    index: int
+    name: str
+    kind: ColumnKind
+    first: tuple[str, ...]
+    blanks: int = 0
+    frequency: str | None = None
+    counter: bool = False
+
+    @property
+    def key(self) -> str:
+        """What ``series.column`` takes for it: the header name when it has one, else the index."""
+        return self.name if self.name else str(self.index)
+
+    @property
+    def title(self) -> str:
+        """The column as a message names it: 'Date' (header) or column 1."""
+        return excerpt(self.name, 40) if self.name else f"column {self.index}"
+
+    @property
+    def described(self) -> str:
+        """Its type for the user: "number", "date, monthly (month ends)", "text"."""
+        kind = f"{self.kind}, {self.frequency}" if self.frequency else self.kind
+        return f"{kind}, {self.blanks} blank" if self.blanks else kind
+
+
+@dataclass(frozen=True)
+class CsvPreview:
+    """A CSV file's first rows read as columns, with the whole file's row count.
+
+    ``sample`` holds the first rows as read (cells cut to ``PREVIEW_CELL`` characters);
+    ``count`` is every non-blank row of the file, the header included when there is one.
+    """
+
+    path: str
+    sample: tuple[tuple[str, ...], ...]
+    count: int
+    header: bool
+    detected_header: bool
+    width: int
+    columns: tuple[ColumnPreview, ...]
+    limit: int = PREVIEW_ROWS  # data rows the types are decided on
+
+    @property
+    def rows(self) -> int:
+        """The data rows: the series' length if a column is chosen."""
+        return self.count - int(self.header)
+
+    def with_header(self, header: bool) -> CsvPreview:
+        """The same file read with or without its first row as the header."""
+        return _preview_of(
+            self.path, self.sample, self.count, header, self.detected_header, self.limit
+        )
+
+    def value_column(self) -> ColumnPreview | None:
+        """The proposed value column: the first number column that is not a row counter,
+        preferring one without blanks in the sample."""
+        numbers = [c for c in self.columns if c.kind == "number"]
+        ranked = sorted(numbers, key=lambda c: (c.counter, c.blanks > 0, c.index))
+        return ranked[0] if ranked else None
+
+    def date_column(self) -> ColumnPreview | None:
+        """The proposed date column: the first that holds dates."""
+        return next((c for c in self.columns if c.kind == "date"), None)
+
+    def column(self, key: str) -> ColumnPreview | None:
+        return next((c for c in self.columns if key in (c.key, str(c.index))), None)
+
+    def proposed_split(self, fraction: float = SPLIT_FRACTION) -> int:
+        """``fraction`` of the rows (rounded) for training, the rest for validation; at least one
+        point on each side when the file has two rows or more."""
+        n = self.rows
+        return min(max(round(n * fraction), 1), max(n - 1, 1))
+
+
+def preview_csv(path: str, header: bool | None = None, sample: int = PREVIEW_ROWS) -> CsvPreview:
+    """Reads a CSV file's first ``sample`` data rows into typed columns and counts its rows.
+
+    The file is streamed within the same limits as ``read_csv`` (regular files only; bytes, line
+    and row limits), keeping only the first rows; ``header`` None detects whether the first row
+    is a header (it holds text over columns of numbers or dates). Raises ``DataError`` (field
+    ``series.path``) with one line for a file that is empty, unreadable, not CSV text, or has no
+    column of numbers in the rows read.
+    """
+    kept: list[tuple[str, ...]] = []
+    count = 0
+    with contextlib.closing(_rows(path)) as rows:
+        for _, row in rows:
+            count += 1
+            if len(kept) <= sample:  # one more than the sample: the header may be row 1
+                kept.append(tuple(_cut(c) for c in row))
+    if not kept:
+        raise DataError(f"{path}: the file is empty", field=_PATH)
+    detected = _looks_like_header(kept)
+    chosen = detected if header is None else header
+    if chosen and count == 1:
+        raise DataError(f"{path}: the file has a header row but no data rows", field=_PATH)
+    preview = _preview_of(path, tuple(kept), count, chosen, detected, sample)
+    if preview.value_column() is None and preview.with_header(not chosen).value_column() is None:
+        where = (
+            f"the first {sample:,} rows"
+            if count > sample
+            else f"its {count:,} row{'s' * (count != 1)}"
+        )
+        raise DataError(
+            f"{path}: no column holds numbers in {where}; a series needs a column of numbers",
+            field=_PATH,
+        )
+    return preview
+
+
+def _cut(cell: str) -> str:
+    cell = cell.strip()
+    return cell if len(cell) <= PREVIEW_CELL else cell[:PREVIEW_CELL] + "…"
+
+
+def _number(cell: str) -> bool:
+    try:
+        return abs(float(cell)) <= FLOAT32_MAX
+    except ValueError:
+        return False
+
+
+def _cells(rows: tuple[tuple[str, ...], ...], index: int) -> list[str]:
+    return [row[index] if index < len(row) else "" for row in rows]
+
+
+def _kind(cells: list[str]) -> tuple[ColumnKind, str | None]:
+    """A column's type from its non-blank cells, and its dates' frequency when dates."""
+    filled = [c for c in cells if c]
+    if not filled:
+        return "text", None
+    if all(map(_number, filled)):
+        if all(_YEAR.fullmatch(c) for c in filled) and len(filled) > 1:
+            axis = date_axis(filled)  # 1749, 1750, …: years, not values
+            if axis.frequency is not None:
+                return "date", axis.frequency.describe()
+        return "number", None
+    axis = date_axis(filled)
+    if axis.dates is None:
+        return "text", None
+    return "date", axis.frequency.describe() if axis.frequency is not None else "irregular"
+
+
+def _looks_like_header(rows: list[tuple[str, ...]]) -> bool:
+    """Row 1 is a header when it holds text (neither number nor date) over a column whose other
+    rows are numbers or dates."""
+    if len(rows) < 2:
+        return False
+    first, rest = rows[0], tuple(rows[1:])
+    for index, cell in enumerate(first[:PREVIEW_COLUMNS]):
+        if not cell or _kind([cell])[0] != "text":
+            continue
+        if _kind(_cells(rest, index))[0] != "text":
+            return True
+    return False
+
+
+def _counter(cells: list[str]) -> bool:
+    """0, 1, 2, … (or from 1): a row number, not a series."""
+    try:
+        values = [float(c) for c in cells]
+    except ValueError:
+        return False
+    return (
+        len(values) > 1
+        and values[0] in (0.0, 1.0)
+        and all(b - a == 1.0 for a, b in itertools.pairwise(values))
+    )
+
+
+def _preview_of(
+    path: str,
+    sample: tuple[tuple[str, ...], ...],
+    count: int,
+    header: bool,
+    detected: bool,
+    limit: int,
+) -> CsvPreview:
+    """The columns of ``sample`` read with or without a header row."""
+    names = sample[0] if header else ()
+    data = (sample[1:] if header else sample)[:limit]
+    width = max((len(row) for row in sample), default=0)
+    columns = []
+    for index in range(min(width, PREVIEW_COLUMNS)):
+        cells = _cells(data, index)
+        kind, frequency = _kind(cells)
+        columns.append(
+            ColumnPreview(
+                index=index,
+                name=names[index] if index < len(names) else "",
+                kind=kind,
+                first=tuple(cells[:PREVIEW_VALUES]),
+                blanks=sum(1 for c in cells if not c),
+                frequency=frequency,
+                counter=kind == "number" and _counter(cells),
+            )
+        )
+    return CsvPreview(path, sample, count, header, detected, width, tuple(columns), limit)

@@ -11,7 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import DataError, SeqlabError
-from engine.series import load_series, period_of, read_csv, seasonal_pattern, synthetic_values
+from engine.series import (
+    PREVIEW_CELL,
+    PREVIEW_COLUMNS,
+    PREVIEW_ROWS,
+    load_series,
+    period_of,
+    preview_csv,
+    read_csv,
+    seasonal_pattern,
+    synthetic_values,
+)
 from engine.specs import CsvSeries, SyntheticSeries
 
 # --- the course series --------------------------------------------------------------------------
@@ -78,7 +88,7 @@ def test_phase_shifts_the_season(period, shift, amplitude):
 def test_synthetic_split_must_leave_training_windows():
     with pytest.raises(DataError, match=r"too short for window 20.*split_time") as err:
         load_series(SyntheticSeries(length=100, split_time=20), window=20)
-    assert err.value.field == "series.split_time"
+    assert err.value.field == "window.window"  # the window is what does not fit
     assert len(load_series(SyntheticSeries(length=100, split_time=21), window=20).train) == 21
 
 
@@ -324,8 +334,148 @@ def test_too_short_for_the_window(write_csv):
     with pytest.raises(DataError) as err:
         load_series(csv_spec(path, column="v", split_time=5), window=5)
     assert one_line(err.value) == (
-        "data.csv: too short for window 5: the training part has 5 points and needs more than 5 "
-        "(raise series.split_time or lower window.window)"
+        "data.csv: too short for window 5: window.window = 5 needs more than 5 training points "
+        "and series.split_time = 5 gives 5; allowed: a window below 5, or a split time from 6 to 9"
     )
-    assert err.value.field == "series.split_time"
+    assert err.value.field == "window.window"
     assert len(load_series(csv_spec(path, column="v", split_time=6), window=5).valid) == 4
+
+
+def test_a_window_longer_than_the_series_is_the_window_fields(write_csv):
+    path = write_csv("v\n" + "\n".join(map(str, range(10))) + "\n")
+    with pytest.raises(DataError) as err:
+        load_series(csv_spec(path, column="v", split_time=8), window=12)
+    assert one_line(err.value) == (
+        "data.csv: too short for window 12: window.window = 12 but the series has only 10 points; "
+        "allowed: a window below series.split_time (8)"
+    )
+    assert err.value.field == "window.window"
+
+
+# --- a CSV file's preview (the app's CSV picker) ------------------------------------------------
+
+
+def test_preview_reads_types_header_and_proposals_like_sunspots(write_csv):
+    rows = [f"{i},{1749 + i // 12}-{i % 12 + 1:02d}-28,{i * 1.5:.1f}" for i in range(300)]
+    path = write_csv(",Date,Monthly Mean Total Sunspot Number\n" + "\n".join(rows) + "\n")
+    preview = preview_csv(path)
+    assert preview.header and preview.detected_header
+    assert preview.rows == 300 and preview.count == 301  # counted to the end
+    assert len(preview.sample) == PREVIEW_ROWS + 1  # kept: the header and the first rows only
+    counter, date, value = preview.columns
+    assert (counter.key, counter.kind, counter.counter) == ("0", "number", True)
+    assert (date.key, date.kind, date.frequency) == ("Date", "date", "monthly")
+    assert date.first == ("1749-01-28", "1749-02-28", "1749-03-28", "1749-04-28", "1749-05-28")
+    assert (value.key, value.kind, value.counter) == (
+        "Monthly Mean Total Sunspot Number",
+        "number",
+        False,
+    )
+    assert preview.value_column() == value  # the row counter is not proposed
+    assert preview.date_column() == date
+    assert preview.proposed_split() == 240  # 80% of the rows
+    assert date.described == "date, monthly"
+
+
+def test_preview_without_a_header_and_switching_it(write_csv):
+    path = write_csv("1.5,2020-01-01\n2.5,2020-01-02\n3.5,2020-01-03\n")
+    preview = preview_csv(path)
+    assert not preview.header and preview.rows == 3
+    assert [c.kind for c in preview.columns] == ["number", "date"]
+    assert [c.key for c in preview.columns] == ["0", "1"]
+    assert preview.columns[1].frequency == "daily"
+    as_header = preview.with_header(True)
+    assert as_header.rows == 2 and as_header.columns[0].name == "1.5"
+    assert as_header.with_header(False) == preview
+    forced = preview_csv(path, header=True)
+    assert forced.header and not forced.detected_header
+
+
+def test_preview_kinds_blanks_years_and_text(write_csv):
+    path = write_csv("year,v,label,gappy\n1990,1,a,1\n1991,2,b,\n1992,3,c,3\n")
+    year, v, label, gappy = preview_csv(path).columns
+    assert (year.kind, year.frequency) == ("date", "yearly")  # 4-digit years a year apart
+    assert (v.kind, v.counter) == ("number", True)
+    assert label.kind == "text"
+    assert (gappy.kind, gappy.blanks, gappy.described) == ("number", 1, "number, 1 blank")
+    assert preview_csv(path).value_column() == gappy  # the counter comes last, even gappy first
+
+
+def test_preview_irregular_dates_and_split_bounds(write_csv):
+    path = write_csv("d,v\n2020-01-01,1\n2020-01-05,2\n2020-01-06,3\n")
+    preview = preview_csv(path)
+    assert preview.columns[0].frequency == "irregular"
+    assert preview.proposed_split() == 2  # 2.4, rounded
+    two = preview_csv(write_csv("v\n1\n2\n", name="two.csv"))
+    assert two.proposed_split() == 1  # two rows: one for each side
+    one = preview_csv(write_csv("v\n7\n", name="one.csv"))
+    assert one.rows == 1 and one.proposed_split() == 1
+
+
+def test_preview_cuts_long_cells_and_wide_files(write_csv):
+    path = write_csv("1,2\n3," + "9" * 200 + "\n")
+    first, long = preview_csv(path).columns
+    assert len(long.first[1]) == PREVIEW_CELL + 1 and long.kind == "text"  # cut: not a number
+    wide = preview_csv(write_csv(",".join(["1"] * (PREVIEW_COLUMNS + 50)) + "\n", name="w.csv"))
+    assert wide.width == PREVIEW_COLUMNS + 50 and len(wide.columns) == PREVIEW_COLUMNS
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"", "the file is empty"),
+        (b"\n\n  \n", "the file is empty"),
+        (
+            b"a,b\nx,y\n",
+            "no column holds numbers in its 2 rows; a series needs a column of numbers",
+        ),
+        (b"\x89PNG\r\n\x1a\n\x00", "cannot read the file (not a CSV text file: byte 0x89 is not"),
+        (b"word\n", "no column holds numbers in its 1 row; a series needs a column of numbers"),
+    ],
+)
+def test_preview_refuses_bad_files_in_one_line(write_csv, content, says):
+    path = write_csv(content)
+    with pytest.raises(DataError) as err:
+        preview_csv(path)
+    assert one_line(err.value).startswith(f"{path}: {says}")
+    assert err.value.field == "series.path"
+
+
+def test_preview_of_a_header_without_rows(write_csv):
+    path = write_csv("Date,Value\n")
+    with pytest.raises(DataError) as err:
+        preview_csv(path, header=True)
+    assert one_line(err.value) == f"{path}: the file has a header row but no data rows"
+
+
+def test_preview_no_numbers_in_the_sample(write_csv):
+    path = write_csv("v\n" + "x\n" * (PREVIEW_ROWS + 5) + "1\n")
+    with pytest.raises(
+        DataError, match=rf"no column holds numbers in the first {PREVIEW_ROWS} rows"
+    ):
+        preview_csv(path)
+
+
+def test_preview_keeps_read_csvs_limits(write_csv, monkeypatch, tmp_path):
+    path = write_csv("v\n" + "1\n" * 50)
+    monkeypatch.setenv("SEQLAB_MAX_CSV_ROWS", "20")
+    with pytest.raises(DataError, match=r"line 21: more than the 20 rows allowed"):
+        preview_csv(path)  # counted to the end, within the row limit
+    monkeypatch.delenv("SEQLAB_MAX_CSV_ROWS")
+    monkeypatch.setenv("SEQLAB_MAX_CSV_BYTES", "10")
+    with pytest.raises(DataError, match=r"more than the 10 allowed"):
+        preview_csv(path)
+    monkeypatch.delenv("SEQLAB_MAX_CSV_BYTES")
+    monkeypatch.setenv("SEQLAB_MAX_CSV_LINE", "10")
+    with pytest.raises(DataError, match=r"line 2: longer than the 10 characters allowed"):
+        preview_csv(write_csv("v\n" + "1" * 11 + "\n", name="long.csv"))
+    with pytest.raises(DataError, match="is a folder, not a CSV file"):
+        preview_csv(str(tmp_path))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_preview_refuses_a_fifo_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match=r"is a FIFO \(named pipe\)"):
+        preview_csv(str(fifo))

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from engine.errors import DataError
 from engine.specs import CsvSeries, Experiment, SyntheticSeries, WindowSpec, check
@@ -67,6 +68,23 @@ class SeriesPane(Pane):
     """Edits ``experiment.series`` and ``.window``; commits them only when every field holds."""
 
     TITLE = "Series"
+    BINDINGS = [
+        Binding(
+            "ctrl+o",
+            "open_csv",
+            "Open CSV",
+            tooltip="Choose a CSV file: its columns, their types, the split",
+            id="series.open_csv",
+        ),
+    ]
+
+    @classmethod
+    def help_rows(cls) -> list[tuple[str, str]]:
+        """The pane's keys as F1 lists them, then the CSV picker's."""
+        from tui.csv_picker import HELP_ROWS
+        from tui.screens import binding_rows
+
+        return binding_rows(cls.BINDINGS) + HELP_ROWS
 
     def __init__(self) -> None:
         super().__init__(id="series")
@@ -149,10 +167,40 @@ class SeriesPane(Pane):
         if self._chart is None:
             return  # the value set on mount; the chart's arrival checks the form
         source = self.source
+        no_file = source == "csv"
         if not self.query(f"#{source}"):
-            self._mount_form(source, SOURCES[source]())
+            self._mount_form(source, SOURCES[source]())  # a CSV form without a file
+        else:
+            self._show_source(source)
+            self.revalidate()
+            no_file = no_file and not self.query_one("#csv-path", Input).value.strip()
+        if no_file:
+            self.action_open_csv()  # the picker shows what each file holds
+
+    def action_open_csv(self) -> None:
+        """Opens the CSV picker; the series it gives is committed as if typed into the form."""
+        from tui.csv_picker import CsvPickerScreen
+
+        current = self.experiment.series
+        if not isinstance(current, CsvSeries) and self.query("#csv-path"):
+            typed = self.query_one("#csv-path", Input).value  # a path typed but not in force
+            current = CsvSeries(path=typed)
+        picker = CsvPickerScreen(current, self.experiment.window.window)
+        self.app.push_screen(picker, self._csv_chosen)
+
+    def _csv_chosen(self, spec: CsvSeries | None) -> None:
+        """Shows the chosen series in the CSV form and checks it with the windows in force; a
+        window that does not fit is marked at the window field and nothing is committed."""
+        if spec is None:
             return
-        self._show_source(source)
+        select = self.query_one("#series-source", Select)
+        with select.prevent(Select.Changed):
+            select.value = "csv"
+        if not self.query("#csv"):
+            self._mount_form("csv", spec)  # posts Changed once it holds spec: checked then
+            return
+        self._show_source("csv")
+        self.query_one("#csv", SpecForm).load(spec)
         self.revalidate()
 
     @on(SpecForm.Changed)
@@ -182,8 +230,9 @@ class SeriesPane(Pane):
             if not marks and not wmarks:
                 try:
                     series = load_series(spec, window.window)
-                except DataError as exc:  # marked at its field, e.g. series.column
-                    marks[exc.field.rsplit(".", 1)[-1]] = str(exc)
+                except DataError as exc:  # marked at its field: series.column, window.window
+                    target = wmarks if exc.field.startswith("window.") else marks
+                    target[exc.field.rsplit(".", 1)[-1]] = str(exc)
         form.mark(marks)
         windows.mark(wmarks)
         self.set_problems(len(marks) + len(wmarks))
