@@ -29,6 +29,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from engine.errors import DataError, SeqlabError
@@ -42,10 +43,11 @@ from engine.events import (
     RunStopped,
     SweepPoint,
 )
-from engine.presets import as_edited
+from engine.presets import PRESETS, as_edited
 from engine.runstore import RunStore
 from engine.specs import Experiment
 from tui.backend import Backend, EngineState, EngineStateName, ForecastResult, RunEvent
+from tui.form import EditHistory, Step, changes, said
 from tui.numbers import fmt_number, ladder_text, shown, worse_than
 from tui.pane import Pane
 from tui.series_pane import SeriesPane
@@ -84,17 +86,26 @@ class AppFooter(Footer):
     """The footer with the app's keys first, and only the keys that fit.
 
     Textual's footer lists the focused widget's keys before the app's; at 80 columns that pushed
-    the run keys (train, sweep, stop) off the screen. Keys past the width would run under the
-    palette key docked at the right and garble it; they are left out (F1 lists every key).
+    the run keys (train, sweep, stop) off the screen. Keys go by importance: the run keys, then
+    the keys the current pane names in its ``FOOTER_FIRST`` (the training pane's chart keys, the
+    only way to reach its other charts at 80 columns), then the app's other keys, then the rest.
+    Keys past the width would run under the palette key docked at the right and garble it; they
+    are left out (F1 lists every key).
     """
 
     def compose(self) -> ComposeResult:
         keys = list(super().compose())
         app_actions = [b.action for b in SeqlabApp.BINDINGS if isinstance(b, Binding)]
+        runs = app_actions[: app_actions.index("use_lr") + 1]
+        switcher = next(iter(self.app.query("#panes").results(ContentSwitcher)), None)
+        shown_id = switcher.current if switcher is not None else None
+        pane = self.app.query(f"#{shown_id}").first() if shown_id else None
+        first = list(getattr(pane, "FOOTER_FIRST", ()))
+        order = runs + first + [a for a in app_actions if a not in runs]
 
         def rank(widget: object) -> int:
             action = getattr(widget, "action", None)
-            return app_actions.index(action) if action in app_actions else len(app_actions)
+            return order.index(action) if action in order else len(order)
 
         room, shown = self.app.size.width - PALETTE_KEY_WIDTH, []
         for widget in sorted(keys, key=rank):
@@ -255,6 +266,15 @@ class SeqlabApp(App[None]):
             id="app.tf_log",
         ),
         Binding(
+            "f3",
+            "lecture",
+            "Lecture",
+            priority=True,
+            tooltip="Lecture view: the model unrolled as the week 3 slides draw it",
+            show=False,
+            id="app.lecture",
+        ),
+        Binding(
             "ctrl+q",
             "quit",
             "Quit",
@@ -269,6 +289,24 @@ class SeqlabApp(App[None]):
             priority=True,
             tooltip="Save the experiment as a TOML file (asks where)",
             id="app.save",
+        ),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo",
+            priority=True,
+            show=False,
+            tooltip="Undo the last edit of the experiment (any pane)",
+            id="app.undo",
+        ),
+        Binding(
+            "ctrl+y",
+            "redo",
+            "Redo",
+            priority=True,
+            show=False,
+            tooltip="Redo the edit undone last",
+            id="app.redo",
         ),
         Binding(
             "1",
@@ -319,6 +357,8 @@ class SeqlabApp(App[None]):
         """``source`` is the experiment file the app was opened on (ctrl+s offers it)."""
         super().__init__()
         self._experiment = experiment
+        self.history = EditHistory()  # ctrl+z / ctrl+y over every pane's edits
+        self._saved = experiment  # as last loaded or saved: edits since are "unsaved"
         self.source: Path | None = None if source is None else Path(source).absolute()
         self.backend = backend
         self.store = store or RunStore()
@@ -338,6 +378,7 @@ class SeqlabApp(App[None]):
         self._deferred: list[Callable[[], None]] = []
         self._early_log: list[str] = []
         self._status_drawn = 0.0
+        self._status_timer: Timer | None = None  # a top-bar update after a burst of events
         self._tabs_markup = ""
         if not blink:
             self.animation_level = "none"
@@ -449,6 +490,16 @@ class SeqlabApp(App[None]):
         experiment = as_edited(experiment)
         if experiment == self._experiment:
             return
+        # Typing in one field is one undo step: its edits share the field and what they change.
+        focused = self.focused
+        paths = frozenset(c.split(" ", 1)[0] for c in changes(self._experiment, experiment))
+        self.history.record(
+            self._experiment, group=(focused, paths) if isinstance(focused, Input) else None
+        )
+        self._show(experiment)
+
+    def _show(self, experiment: Experiment) -> None:
+        """Puts ``experiment`` in force and shows it in every pane."""
         self._experiment = experiment
         for pane in self.panes:
             pane.show_experiment(experiment)
@@ -456,17 +507,95 @@ class SeqlabApp(App[None]):
         self.refresh_status()
         self.refresh_bindings()
 
+    @property
+    def unsaved(self) -> bool:
+        """Whether there are edits since the last load or ctrl+s save (a field that does not hold
+        yet is one too: a load would clear it)."""
+        return self._experiment != self._saved or any(p.problems for p in self.panes)
+
     def load_experiment(self, experiment: Experiment, source: str) -> None:
         """Replaces the whole experiment (preset, saved run); marks on fields are cleared. It
-        came from no file of the user's, so ctrl+s no longer offers the one it was opened on."""
-        self._experiment = experiment
+        came from no file of the user's, so ctrl+s no longer offers the one it was opened on.
+        It is one undo step. A user's load goes through ``load_or_ask``, which asks first."""
+        if experiment != self._experiment:
+            self.history.record(self._experiment, what=f"loading {source}", saved=self._saved)
+        self._saved = experiment
         self.source = None
-        for pane in self.panes:
-            pane.show_experiment(experiment)
-        self._refresh_lints()
+        self._show(experiment)
         self.log_line(f"Loaded {source}: {experiment.name}.")
-        self.refresh_status()
-        self.refresh_bindings()
+
+    def load_or_ask(
+        self, experiment: Experiment, source: str, done: Callable[[bool], None] | None = None
+    ) -> bool:
+        """Loads ``experiment`` (a preset, a run's, a file's), first asking when that replaces
+        unsaved edits; ``done`` is told whether it was loaded, and so is the return value when it
+        was loaded at once (False: the question is open, or nothing needed loading)."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.load_experiment(experiment, source)
+            else:
+                self._load_declined()
+                self.log_line(f"Kept the edits: {source} was not loaded.")
+            if done is not None:
+                done(bool(yes))
+
+        if experiment == self._experiment or not self.unsaved:
+            answered(True)
+            return True
+        from tui.screens import ConfirmScreen
+
+        edited = changes(self._saved, self._experiment)
+        invalid = [PANES[p.id or ""] for p in self.panes if p.problems]
+        what = said(edited) if edited else ""
+        if invalid:
+            what += ("; " if what else "") + f"fields not in force in {', '.join(invalid)}"
+        self.push_screen(
+            ConfirmScreen(
+                f"Load {source} over the unsaved edits?\n{what}",
+                f"Load {source} (ctrl+z brings the edits back)",
+                "Keep the edits (ctrl+s saves them)",
+            ),
+            answered,
+        )
+        return False
+
+    def _load_declined(self) -> None:
+        """The model pane's preset picker shows the preset that was declined: it shows the
+        experiment in force again, as the pane does."""
+        from textual.widgets import Select
+
+        exp = self._experiment
+        for select in self.query("#preset").results(Select):
+            with select.prevent(Select.Changed):
+                if exp.name in PRESETS and exp == PRESETS[exp.name]:
+                    select.value = exp.name
+                else:
+                    select.clear()
+
+    def action_undo(self) -> None:
+        step = self.history.undo(self._experiment, self._saved)
+        self._step_back_or_forth(step, "Undid", "Nothing to undo.")
+
+    def action_redo(self) -> None:
+        step = self.history.redo(self._experiment, self._saved)
+        self._step_back_or_forth(step, "Redid", "Nothing to redo.")
+
+    def _step_back_or_forth(self, step: Step | None, verb: str, nothing: str) -> None:
+        """Puts an undo or redo step in force and says what it changed, field by field."""
+        if step is None:
+            self.notify(nothing, timeout=2)
+            return
+        before = self._experiment
+        if step.saved is not None:  # a load undone or redone: edits count from before it again
+            self._saved = step.saved
+        self._show(step.experiment)
+        found = changes(before, step.experiment)
+        told = f"{step.what} (now {step.experiment.name})" if step.what else said(found, 8)
+        self.log_line(f"{verb}: {told}")
+        if self.current_pane.id != "training":  # elsewhere the log is out of sight
+            short = f"{step.what} (now {step.experiment.name})" if step.what else said(found)
+            self.notify(short, title=verb, timeout=3, markup=False)
 
     def _refresh_lints(self) -> None:
         """Lints the experiment in force and shows them in the panes when they changed; the series
@@ -520,6 +649,10 @@ class SeqlabApp(App[None]):
         # one line of a fixed width: no layout pass (several a second while epochs stream in)
         self.query_one("#state", Static).update(self._state_text(), layout=False)
 
+    def _trailing_status(self) -> None:
+        self._status_timer = None
+        self.refresh_status()
+
     def _state_text(self) -> str:
         """The top bar's right part, shortened to fit beside the tabs: the experiment's name goes
         first, then the result's baselines; a result worse than a baseline always says so."""
@@ -533,6 +666,8 @@ class SeqlabApp(App[None]):
             runs: tuple[str, ...] = (
                 f"● {self.live.kind} {self.live.epoch}/{self.live.total or '?'}",
             )
+        elif self.last_result and self._panes_ready and not self.training.results_apply:
+            runs = ("edited since the last run", "idle")  # its result is another experiment's
         else:
             runs = self._result_variants or (self.last_result or "idle",)
         invalid = sum(p.problems for p in self.panes)
@@ -575,6 +710,8 @@ class SeqlabApp(App[None]):
         if isinstance(event, (BatchProgress, EpochEnded, SweepPoint)):
             if time.monotonic() - self._status_drawn >= STATUS_INTERVAL:
                 self.refresh_status()  # streaming events: the top bar follows a few times a second
+            elif self._status_timer is None:  # the last of a burst shows too, a moment later
+                self._status_timer = self.set_timer(STATUS_INTERVAL, self._trailing_status)
             return
         if isinstance(event, (RunFinished, RunStopped, RunFailed)):
             self.live = None
@@ -618,6 +755,14 @@ class SeqlabApp(App[None]):
             return bool(self.training.suggestions) and self.live is None
         if action == "leave_field":
             return len(self.screen_stack) == 1  # in a dialog, escape is the dialog's
+        if action in ("undo", "redo"):
+            # not under a dialog (a question about the experiment may be open); the palette
+            # offers them only when there is something to undo or redo
+            from textual.command import CommandPalette
+
+            if isinstance(self.screen, CommandPalette):
+                return self.history.can_undo if action == "undo" else self.history.can_redo
+            return len(self.screen_stack) == 1
         return True
 
     def _start(self, kind: RunKind) -> None:
@@ -650,7 +795,8 @@ class SeqlabApp(App[None]):
             )
         self._ensure_backend()
         self._token += 1
-        self.live = LiveRun(self._token, kind)
+        total = exp.train.epochs if kind == "train" else exp.sweep.epochs  # known before it starts
+        self.live = LiveRun(self._token, kind, total=total)
         self.training.begin(kind, exp, self.engine_state == "ready")
         if self.engine_state != "ready":
             self.log_line(f"The {kind} run starts once TensorFlow has loaded.")
@@ -706,17 +852,20 @@ class SeqlabApp(App[None]):
         self.push_screen(PickScreen("Train with which learning rate?", choices), picked)
 
     def apply_suggestion(self, name: str) -> None:
-        """Sets train.learning_rate to the sweep's suggestion ``name``."""
+        """Sets train.learning_rate to the sweep's suggestion ``name`` and trains with it (what
+        ctrl+l's dialog, "Train with which learning rate?", says it does)."""
         from engine.sweep import apply_suggestion  # numpy only
 
         # Three significant digits: the sweep cannot place a rate more finely than that.
         rate = float(f"{self.training.suggestions[name]:.3g}")
+        self.history.end_group()  # a step of its own, even with the rate field focused
         try:
             self.commit(apply_suggestion(self._experiment, rate))
         except SeqlabError as exc:  # e.g. a rate above what training.learning_rate allows
             self.notify(str(exc), title="Cannot use this rate", severity="error", markup=False)
             return
-        self.log_line(f"Learning rate set to {fmt_number(rate)} ({name}). Press ctrl+t to train.")
+        self.log_line(f"Learning rate set to {fmt_number(rate)} ({name}); training with it.")
+        self._start("train")
 
     def ask_file(self, title: str, default: Path, write: Callable[[Path], None]) -> None:
         """Asks for a file to write (pre-filled with ``default``), then asks before replacing one
@@ -786,6 +935,7 @@ class SeqlabApp(App[None]):
             self.notify(f"{path}: {reason}", title="Not saved", severity="error", markup=False)
             return
         self.source = path
+        self._saved = exp
         invalid = [PANES[p.id or ""] for p in self.panes if p.problems]
         if invalid:
             self.log_line(
@@ -854,7 +1004,7 @@ class SeqlabApp(App[None]):
         from tui.training_pane import TrainingPane
 
         general = [
-            ("tab / shift+tab", "Next / previous field; past the last field, the next pane"),
+            ("tab / shift+tab", "Next / previous field of the pane (after the last: the first)"),
             ("1 2 3 4", "Series, Model, Training, Runs (outside text fields)"),
             ("esc", "Leave a text field (so letter keys work)"),
             ("ctrl+p", "Command palette: every action by name"),
@@ -867,16 +1017,49 @@ class SeqlabApp(App[None]):
                 )
                 + general,
             ),
+            ("Series", SeriesPane.help_rows()),
             ("Model builder", binding_rows(ModelPane.BINDINGS)),
             ("Training charts", binding_rows(TrainingPane.BINDINGS)),
             ("Runs", RunsPane.help_rows()),
         ]
+        from tui.lecture import LectureView
+
+        groups.append(("Lecture view (f3)", binding_rows(LectureView.BINDINGS)))
         self.push_screen(HelpScreen(groups))
 
     def action_tf_log(self) -> None:
         from tui.screens import LogScreen
 
         self.push_screen(LogScreen(self.backend.log_path))
+
+    def action_lecture(self) -> None:
+        """f3: the lecture view takes the panes' place (it is a pane of this screen, so every
+        commit redraws it); f3 again, or esc, closes it."""
+        if len(self.screen_stack) > 1:
+            return  # a dialog is open: it has the keys
+        if self._deferred_until_ready(self.action_lecture):
+            return
+        from tui.lecture import LectureView
+
+        if self.query(LectureView):
+            self.close_lecture()
+            return
+        self.query_one("#panes", ContentSwitcher).display = False
+        self.screen.mount(LectureView(), after="#panes")
+
+    def close_lecture(self) -> None:
+        """Closes the lecture view and gives the pane under it back its focus."""
+        from tui.lecture import LectureView
+
+        for view in self.query(LectureView):
+            view.remove()
+        self.query_one("#panes", ContentSwitcher).display = True
+        self.call_after_refresh(self._focus_home)
+
+    def _focus_home(self) -> None:
+        home = self.current_pane.home()
+        if home is not None:
+            home.focus()
 
     def action_show_pane(self, name: str) -> None:
         if name != "series" and self._deferred_until_ready(lambda: self.action_show_pane(name)):
@@ -896,24 +1079,19 @@ class SeqlabApp(App[None]):
                 home.focus()
 
     def _cycle_focus(self, step: int) -> None:
-        """Tab past the last field of a pane enters the next pane (shift+tab: the previous)."""
+        """Tab and shift+tab go round the current pane's fields, past the last to the first: a
+        pane is left only on purpose (digits, the tabs), never by one tab too many."""
         if len(self.screen_stack) > 1:
             (self.screen.focus_next if step > 0 else self.screen.focus_previous)()
             return
         pane = self.current_pane
         chain = [w for w in self.screen.focus_chain if pane in w.ancestors]
-        focused = self.focused
-        if focused in chain and 0 <= chain.index(focused) + step < len(chain):
-            chain[chain.index(focused) + step].focus()
+        if not chain:
             return
-        names = list(PANES)
-        name = names[(names.index(pane.id or "series") + step) % len(names)]
-        self.action_show_pane(name)
-        self.call_after_refresh(self._focus_edge, name, step)
-
-    def _focus_edge(self, name: str, step: int) -> None:
-        chain = [w for w in self.screen.focus_chain if self.pane(name) in w.ancestors]
-        if chain:
+        focused = self.focused
+        if focused in chain:
+            chain[(chain.index(focused) + step) % len(chain)].focus()
+        else:
             chain[0 if step > 0 else -1].focus()
 
     def action_focus_next(self) -> None:

@@ -3,11 +3,15 @@
 Values are checked with ``engine.specs.check_value``, so a field in the app says exactly what a TOML
 file with the same value would be told (the field's key path, the value and what is allowed).
 A form never changes the experiment itself: the pane that owns it reads the form, checks the whole
-section and only then commits it, so the last valid experiment stays in force.
+section and only then commits it, so the last valid experiment stays in force. What the panes
+commit is remembered here too (``EditHistory``), so every edit can be undone and redone, and told
+field by field (``changes``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, fields
 from typing import Any
@@ -20,7 +24,9 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select, Static
 
 from engine.errors import FieldProblem
-from engine.specs import check_value, field_type
+from engine.specs import Experiment, check_value, field_type, layer_label
+
+UNDO_STEPS = 100  # edits the app can undo (typing in one field counts once)
 
 
 @dataclass(frozen=True)
@@ -91,12 +97,15 @@ class Tick(Checkbox):
     """A checkbox that reads [x] or [ ].
 
     Textual's checkbox draws the same X whether on or off and tells them apart by colour alone,
-    which is unreadable in a 16-colour terminal or a screen capture.
+    which is unreadable in a 16-colour terminal or a screen capture. For the same reason a
+    focused one shows its box in reverse video, like a text cursor: its focus colour maps to the
+    plain background in 16 colours, and the only other mark, bold, means "checked".
     """
 
     @property
     def _button(self) -> Content:
-        return Content.from_markup("[b]\\[x][/]" if self.value else "\\[ ]")
+        style = " ".join(s for s, on in (("reverse", self.has_focus), ("bold", self.value)) if on)
+        return Content.styled("[x]" if self.value else "[ ]", style)
 
 
 class FieldRow(Widget):
@@ -283,3 +292,141 @@ class SpecForm(Vertical):
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         event.stop()
         self.post_message(self.Changed(self))
+
+
+# --- the history of edits ------------------------------------------------------------------------
+
+
+def _shown_value(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if dataclasses.is_dataclass(value):  # a series of another source, a layer of another kind
+        return str(getattr(value, "source", "") or layer_label(value))
+    return display(value)
+
+
+def _layer_changes(path: str, old: tuple[Any, ...], new: tuple[Any, ...]) -> list[str]:
+    """Layer-stack changes as the user made them: a field of a layer, or a layer added,
+    removed or replaced (a move is a removal and an addition)."""
+    found: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        None, old, new, autojunk=False
+    ).get_opcodes():
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            for k in range(i2 - i1):
+                found += _changes(f"{path}[{i1 + k}]", old[i1 + k], new[j1 + k])
+        elif tag in ("replace", "delete"):
+            found += [
+                f"{path}[{i1 + k}] {layer_label(old[i1 + k])} removed" for k in range(i2 - i1)
+            ]
+        if tag in ("replace", "insert") and not (tag == "replace" and i2 - i1 == j2 - j1):
+            found += [f"{path}[{j1 + k}] {layer_label(new[j1 + k])} added" for k in range(j2 - j1)]
+    return found
+
+
+def _changes(path: str, old: Any, new: Any) -> list[str]:
+    if old == new:
+        return []
+    if dataclasses.is_dataclass(old) and type(old) is type(new):
+        found: list[str] = []
+        for f in fields(old):
+            sub = f"{path}.{f.name}" if path else f.name
+            found += _changes(sub, getattr(old, f.name), getattr(new, f.name))
+        return found
+    if isinstance(old, tuple) and isinstance(new, tuple):
+        return _layer_changes(path, old, new)
+    return [f"{path} {_shown_value(old)} → {_shown_value(new)}"]
+
+
+def changes(old: Experiment, new: Experiment) -> list[str]:
+    """What differs from ``old`` to ``new``, one "key.path old → new" per field (the layer stack
+    by layer). The name and description are told only when nothing else changed: editing a
+    preset renames it ("course-rnn (edited)"), which is no edit of the user's."""
+    found = _changes(
+        "",
+        dataclasses.replace(old, name="", description=""),
+        dataclasses.replace(new, name="", description=""),
+    )
+    return found or _changes("", old, new)
+
+
+def said(found: Sequence[str], most: int = 3) -> str:
+    """Changes in one line: the first ``most``, then how many more."""
+    shown = ", ".join(found[:most])
+    return shown + (f" and {len(found) - most} more" if len(found) > most else "")
+
+
+@dataclass(frozen=True)
+class Step:
+    """A state to go back (or forward) to; ``what`` names a step that is no field edit
+    ("loading preset lstm"), which is told instead of its many changes. A load also moves what
+    the app counts edits from: ``saved`` is that experiment again once the step is taken."""
+
+    experiment: Experiment
+    what: str = ""
+    saved: Experiment | None = None
+
+
+class EditHistory:
+    """The experiments in force before each edit (undo) and those undone (redo), ``limit`` deep.
+
+    Edits of one text field in a row are one step (``group``: typing "500" commits 5, 50 and 500,
+    and one undo goes back past all three); a new edit clears what was undone, as editors do.
+    """
+
+    def __init__(self, limit: int = UNDO_STEPS) -> None:
+        self.limit = limit
+        self._undo: list[Step] = []
+        self._redo: list[Step] = []
+        self._group: object | None = None
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def record(
+        self,
+        before: Experiment,
+        *,
+        group: object | None = None,
+        what: str = "",
+        saved: Experiment | None = None,
+    ) -> None:
+        """An edit (or load) replaced ``before``; ``group`` is the same for edits that make one
+        step (None: a step of its own); a load gives the ``saved`` experiment it replaces."""
+        if group is None or group != self._group or not self._undo:
+            self._undo.append(Step(before, what, saved))
+            del self._undo[: -self.limit]
+        self._group = group
+        self._redo.clear()
+
+    def end_group(self) -> None:
+        """The next edit is a step of its own (the field it was typed in lost focus)."""
+        self._group = None
+
+    def undo(self, current: Experiment, saved: Experiment | None = None) -> Step | None:
+        """The step to go back to from ``current`` (None: nothing to undo); ``saved`` is the
+        experiment edits are counted from now (a load's redo restores it)."""
+        return self._move(self._undo, self._redo, current, saved)
+
+    def redo(self, current: Experiment, saved: Experiment | None = None) -> Step | None:
+        """The step undone last, to go forward to again (None: nothing to redo)."""
+        return self._move(self._redo, self._undo, current, saved)
+
+    def _move(
+        self, source: list[Step], target: list[Step], current: Experiment, saved: Experiment | None
+    ) -> Step | None:
+        self._group = None
+        while source and source[-1].experiment == current:  # typed back to where it was
+            source.pop()
+        if not source:
+            return None
+        step = source.pop()
+        target.append(Step(current, step.what, None if step.saved is None else saved))
+        return step

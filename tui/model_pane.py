@@ -489,13 +489,13 @@ class ModelPane(Pane):
     def action_pick_preset(self) -> None:
         def picked(name: str | None) -> None:
             if name:
-                self.seqlab.load_experiment(PRESETS[name], f"preset {name}")
+                self.seqlab.load_or_ask(PRESETS[name], f"preset {name}")
 
-        choices = [(name, f"{name}: {exp.description[:70]}") for name, exp in PRESETS.items()]
+        choices = [(name, f"{name}: {exp.description}") for name, exp in PRESETS.items()]
         self.app.push_screen(PickScreen("Load which preset?", choices), picked)
 
     @on(Select.Changed, "#preset")
     def _preset_changed(self, event: Select.Changed) -> None:
         event.stop()
         if isinstance(event.value, str) and event.value in PRESETS:
-            self.seqlab.load_experiment(PRESETS[event.value], f"preset {event.value}")
+            self.seqlab.load_or_ask(PRESETS[event.value], f"preset {event.value}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.containers import Container
 from textual.widget import Widget
 
@@ -36,6 +37,10 @@ class Pane(Container):
         """The widget that takes focus when the pane is entered or a field is left with escape."""
         chain = [w for w in self.screen.focus_chain if self in w.ancestors]
         return chain[0] if chain else None
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """A field left: what is typed when it is entered again is a new undo step."""
+        self.seqlab.history.end_group()
 
     def set_problems(self, count: int) -> None:
         if count != self.problems:

@@ -4,6 +4,7 @@ one-value question (steps to forecast, a file to write) and a yes/no question (o
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -11,11 +12,13 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
 LOG_TAIL_LINES = 400
+PICK_LINES = 3  # the most lines a choice of a picker takes before it is cut
 
 
 def escape(text: str) -> str:
@@ -41,6 +44,21 @@ def key_label(key: str) -> str:
         k = k.strip()
         parts.append("^" + k[5:] if k.startswith("ctrl+") else names.get(k, k))
     return " / ".join(parts)
+
+
+def fit_words(text: str, width: int, lines: int) -> str:
+    """``text`` wrapped at word boundaries into at most ``lines`` lines of ``width`` columns; what
+    does not fit is cut after a whole word and marked "…" (continuation lines are indented)."""
+    if width < 4:
+        return text
+    wrapped = textwrap.wrap(
+        " ".join(text.split()),
+        width,
+        subsequent_indent="\u00a0\u00a0",  # no-break spaces: an option list strips spaces
+        max_lines=max(1, lines),
+        placeholder=" …",
+    )
+    return "\n".join(wrapped)
 
 
 def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
@@ -122,7 +140,12 @@ class LogScreen(ModalScreen[None]):
 
 class PickScreen(ModalScreen[str | None]):
     """A titled list of choices; enter picks one, escape cancels. ``keys`` maps a letter to a
-    choice's value, so a menu can be used with two key presses (x, then s)."""
+    choice's value, so a menu can be used with two key presses (x, then s).
+
+    A choice longer than the list is wide (a preset's description) is wrapped at word boundaries
+    into as many lines as the dialog has room for (up to ``PICK_LINES``), then cut after a whole
+    word with "…": never mid-word, and the room the terminal gives is used.
+    """
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False, id="pick.cancel")]
 
@@ -138,6 +161,7 @@ class PickScreen(ModalScreen[str | None]):
         self.choices = choices
         self.note = note
         self.keys = dict(keys or {})
+        self._fitted: set[int] = set()  # the choices shown fitted to the list
 
     def on_key(self, event: events.Key) -> None:
         if event.key in self.keys:
@@ -150,6 +174,32 @@ class PickScreen(ModalScreen[str | None]):
             yield OptionList(*(Option(label, id=value) for value, label in self.choices))
             if self.note:
                 yield Static(self.note, classes="modal-note")
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.fit_choices)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_choices)
+
+    def fit_choices(self) -> None:
+        """Fits the long choices to the list's width and the dialog's height (once laid out)."""
+        options = self.query_one(OptionList)
+        width = options.scrollable_content_region.width
+        box = self.query_one(".pick-box", Vertical)
+        if width <= 0 or box.styles.max_height is None:
+            return
+        chrome = box.styles.gutter.height + options.styles.gutter.height + 1 + bool(self.note)
+        room = int(box.styles.max_height.resolve(self.size, self.app.size)) - chrome
+        lines = max(1, min(PICK_LINES, room // max(1, len(self.choices))))
+        for index, (_, label) in enumerate(self.choices):
+            if len(label) > width:
+                self._fitted.add(index)
+                fitted = Content(fit_words(label, width, lines))
+                options.replace_option_prompt_at_index(index, fitted)
+            elif index in self._fitted:  # wide enough again: the label as given
+                self._fitted.discard(index)
+                options.replace_option_prompt_at_index(index, label)
+        options.styles.max_height = max(room, 1) + options.styles.gutter.height
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
