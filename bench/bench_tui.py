@@ -180,8 +180,7 @@ def fmt(values: list[float], unit: float = 1.0, suffix: str = "s") -> str:
     # the 95th percentile (Python's "exclusive" method): what the key-latency target is set on
     p95 = statistics.quantiles(scaled, n=20)[-1] if len(scaled) > 1 else scaled[0]
     return (
-        f"median {median:.3f}{suffix}, p95 {p95:.3f} (min {lo:.3f}, max {hi:.3f}, "
-        f"n={len(scaled)})"
+        f"median {median:.3f}{suffix}, p95 {p95:.3f} (min {lo:.3f}, max {hi:.3f}, n={len(scaled)})"
     )
 
 
