@@ -28,6 +28,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Input, Static
@@ -633,7 +634,10 @@ class SeqlabApp(App[None]):
         if not self._mounted:
             return
         self._status_drawn = time.monotonic()
-        switcher = self.query_one("#panes", ContentSwitcher)
+        try:
+            switcher = self.query_one("#panes", ContentSwitcher)
+        except NoMatches:  # the trailing refresh's timer fired while the app shuts down
+            return
         tabs = []
         problems = {p.id: p.problems for p in self.panes}
         for i, (name, title) in enumerate(PANES.items(), start=1):
