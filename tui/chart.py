@@ -143,10 +143,16 @@ class Chart(PlotextPlot):
     def figure(self) -> Figure:
         return self._figure
 
-    def show(self, figure: Figure) -> None:
+    def show(self, figure: Figure, at_once: bool = False) -> None:
         """Shows a new figure; the repaint is delayed so repaints stay under MAX_FPS, and apart by
-        REPAINT_COST_FACTOR times the last build."""
+        REPAINT_COST_FACTOR times the last build. ``at_once`` (a key the user pressed) repaints
+        now: the limit is for the updates a run streams in, not for answering a key."""
         self._figure = figure
+        if at_once:
+            if self._timer is not None:
+                self._timer.stop()
+            self._repaint()
+            return
         if self._timer is not None:
             return  # a repaint is already scheduled and will pick up this figure
         gap = max(1.0 / MAX_FPS, REPAINT_COST_FACTOR * self._build_seconds)

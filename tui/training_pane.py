@@ -814,20 +814,22 @@ class TrainingPane(ForecastKeys, Pane):
 
     # --- charts ----------------------------------------------------------------------------------
 
-    def redraw(self, which: str = "all") -> None:
+    def redraw(self, which: str = "all", at_once: bool = False) -> None:
+        """Rebuilds the charts' figures; ``at_once`` for a key press (``Chart.show``)."""
         last_n = ZOOMS[self.zoom]
         if which in ("all", "train"):
             loss = loss_figure(
                 self.history, log_y=self.log_y, smoothed=self.smoothed, last_n=last_n
             )
-            self.query_one("#loss-chart", Chart).show(self._marked(loss))
+            self.query_one("#loss-chart", Chart).show(self._marked(loss), at_once)
             lr = lr_figure(self.history, last_n=last_n)
-            self.query_one("#lr-chart", Chart).show(self._marked(lr))
+            self.query_one("#lr-chart", Chart).show(self._marked(lr), at_once)
         if which in ("all", "sweep"):
-            self.query_one("#sweep-chart", Chart).show(self._sweep_figure())
+            self.query_one("#sweep-chart", Chart).show(self._sweep_figure(), at_once)
         if which in ("all", "forecast"):
             chart = self.query_one("#forecast-chart", Chart)
-            chart.show(self._marked(self.controls.figure(self.view, chart.size.width)))
+            figure = self._marked(self.controls.figure(self.view, chart.size.width))
+            chart.show(figure, at_once)
 
     def _marked(self, figure: Figure) -> Figure:
         """A training run's chart, marked under the plot when the run was of an earlier
@@ -872,15 +874,15 @@ class TrainingPane(ForecastKeys, Pane):
 
     def action_toggle_log(self) -> None:
         self.log_y = not self.log_y
-        self.redraw()
+        self.redraw(at_once=True)
 
     def action_toggle_smooth(self) -> None:
         self.smoothed = not self.smoothed
-        self.redraw("train")
+        self.redraw("train", at_once=True)
 
     def action_zoom(self) -> None:
         self.zoom = (self.zoom + 1) % len(ZOOMS)
-        self.redraw("train")
+        self.redraw("train", at_once=True)
 
     def action_next_chart(self) -> None:
         self._select_chart(self.current_chart + 1)
@@ -909,7 +911,7 @@ class TrainingPane(ForecastKeys, Pane):
             return
         change(self.controls, len(self.view))
         self._select_chart(FORECAST_CHART)  # on a narrow screen the key brings the chart forward
-        self.redraw("forecast")
+        self.redraw("forecast", at_once=True)
 
     def action_forecast_future(self) -> None:
         if self.view is None:
