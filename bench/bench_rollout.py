@@ -73,7 +73,7 @@ def main() -> int:
     import numpy as np
 
     from engine.forecast import Forecaster
-    from engine.keras_model import build_model
+    from engine.keras_model import build_model, portable_model
     from engine.scaling import Scaler
 
     print(
@@ -96,7 +96,9 @@ def main() -> int:
         keras.utils.set_random_seed(exp.train.seed)
         model = build_model(exp.model, w)
         origins = np.arange(series.split_time, len(series))
-        fc = Forecaster(model, Scaler())
+        # seqlab forecasts from the model a run saves (Keras's own layers); the course loops
+        # from the model as built, which gives the same values
+        fc = Forecaster(portable_model(model, exp.model, Scaler()), Scaler())
         t0 = time.perf_counter()
         ours = fc.paths(series.values, origins, args.steps)
         first = time.perf_counter() - t0
