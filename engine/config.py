@@ -139,8 +139,21 @@ def experiment_from_dict(data: Any, source: str | None = None) -> Experiment:
     if not isinstance(data, dict):
         raise ConfigError([FieldProblem("(top)", data, "a table")], source)
     sections = {"name", "description", "series", "window", "model", "train", "sweep", "forecast"}
+    # [search] is engine.search_space's (`seqlab search`); a run trains the file's experiment
+    search = data.get("search")
+    if isinstance(search, dict) and "base" in search:
+        raise ConfigError(
+            [
+                FieldProblem(
+                    "search.base",
+                    search["base"],
+                    "this file only searches another experiment: run it with seqlab search",
+                )
+            ],
+            source,
+        )
     for key in data:
-        if key not in sections:
+        if key not in sections and key != "search":
             allowed = ", ".join(sorted(sections))
             problems.append(FieldProblem(key, data[key], f"unknown key; allowed: {allowed}"))
     kwargs: dict[str, Any] = {}

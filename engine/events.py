@@ -140,7 +140,57 @@ class RunFailed:
     run_dir: str | None = None
 
 
+@dataclass(frozen=True)
+class SearchStarted:
+    """A search (engine.search) has its study and its Ray: ``done`` trials of an earlier
+    session of the same study count already (a resumed study runs ``trials - done``)."""
+
+    study_id: str
+    name: str
+    trials: int
+    searcher: str
+    scheduler: str
+    where: str  # "local Ray, 2 CPUs" or the cluster's address
+    study_dir: str | None = None
+    done: int = 0
+
+
+TrialStatus = Literal["running", "finished", "stopped", "pruned", "failed"]
+
+
+@dataclass(frozen=True)
+class TrialUpdate:
+    """One trial of a search: after each of its epochs (``running``) and once when it ends.
+    ``holdout_mae`` is what trials are compared on (the kept epoch's, once it ends)."""
+
+    study_id: str
+    trial: int  # 1-based, in the order the search started them
+    params: dict[str, Any]
+    status: TrialStatus
+    run_id: str | None = None
+    epoch: int = 0
+    total_epochs: int = 0
+    holdout_mae: float | None = None
+    val_mae: float | None = None  # the validation period's: the test score, never a choice
+    naive_mae: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchEnded:
+    """The search's last event: every trial as saved, best (lowest holdout MAE) first."""
+
+    study_id: str
+    status: Literal["finished", "stopped", "failed"]
+    seconds: float
+    trials: tuple[TrialUpdate, ...] = ()
+    best_trial: int | None = None
+    reason: str | None = None
+    study_dir: str | None = None
+
+
 Event = RunStarted | BatchProgress | EpochEnded | SweepPoint | RunFinished | RunStopped | RunFailed
+SearchEvent = SearchStarted | TrialUpdate | SearchEnded
 
 EVENT_NAMES: dict[type, str] = {
     RunStarted: "run_started",
@@ -150,6 +200,9 @@ EVENT_NAMES: dict[type, str] = {
     RunFinished: "run_finished",
     RunStopped: "run_stopped",
     RunFailed: "run_failed",
+    SearchStarted: "search_started",
+    TrialUpdate: "trial_update",
+    SearchEnded: "search_ended",
 }
 
 
@@ -174,10 +227,12 @@ def _ready(data: dict[str, Any]) -> dict[str, Any]:
         data["results"] = _ready(data["results"])
     elif "results" in data and data["results"] is None:
         del data["results"]  # a stopped run that kept nothing reads as it always did
+    if isinstance(data.get("trials"), list):  # a search's trials
+        data["trials"] = [_lists(t) for t in data["trials"]]
     return data
 
 
-def event_dict(event: Event) -> dict[str, Any]:
+def event_dict(event: Event | SearchEvent) -> dict[str, Any]:
     """The event as a JSON-ready dict with an ``event`` field naming its type."""
     return {"event": EVENT_NAMES[type(event)], **_ready(asdict(event))}
 
@@ -187,7 +242,7 @@ def future_from_dict(data: dict[str, Any]) -> FutureForecast:
     return FutureForecast(**_tuples(data))
 
 
-def event_from_dict(data: dict[str, Any]) -> Event:
+def event_from_dict(data: dict[str, Any]) -> Event | SearchEvent:
     """Inverse of ``event_dict`` (used where events cross a process boundary as JSON)."""
     by_name = {name: cls for cls, name in EVENT_NAMES.items()}
     payload = dict(data)
@@ -202,4 +257,6 @@ def _rebuilt(cls: type, data: dict[str, Any]) -> Any:
             payload[key] = nested(**_tuples(payload[key]))
     if isinstance(payload.get("results"), dict):
         payload["results"] = _rebuilt(RunFinished, payload["results"])
+    if cls is SearchEnded:
+        payload["trials"] = tuple(TrialUpdate(**t) for t in payload.get("trials", ()))
     return cls(**payload)

@@ -8,7 +8,11 @@ first frame::
          {"cmd": "forecast", "run": "<run folder>", "steps": N}
                              forecasts N steps past the end of a saved run's series, queued
                              with the runs; answered by forecast_ready or forecast_failed
-         {"cmd": "stop"}     stops the current run and any queued before this line
+         {"cmd": "search", "search": "<TOML text>", "runs": "<dir>", "address": A | null,
+          "resume": "<study id>" | null}
+                             a search (engine.search) on an embedded local Ray, or on the
+                             cluster at address A; queued with the runs
+         {"cmd": "stop"}     stops the current run (or search) and any queued before this line
          {"cmd": "quit"}     stops, then exits once the current run is saved; end of input = quit
     out  {"event": "ready", "seconds": S}          once TensorFlow has loaded
          {"event": "load_failed", "message": M}    TensorFlow could not load; the process exits 1
@@ -17,7 +21,9 @@ first frame::
          {"event": "forecast_failed", "run": R, "steps": N, "message": M}
          engine.events.event_dict(event)           every event of every run, in order
 
-Each run command ends with exactly one run_finished, run_stopped or run_failed line.
+Each run command ends with exactly one run_finished, run_stopped or run_failed line; each search
+command with exactly one search_ended line (its trials' events are search_started and
+trial_update lines; the trials' own epochs stay in their run folders).
 
 Decoding forgives: a line that is not a command becomes a ``BadCommand`` the worker reports, and
 a line the app cannot read is skipped (``decode_message`` returns None).
@@ -34,6 +40,7 @@ from engine.events import (
     Event,
     FutureForecast,
     RunKind,
+    SearchEvent,
     event_dict,
     event_from_dict,
     future_from_dict,
@@ -64,6 +71,18 @@ class ForecastCommand:
 
 
 @dataclass(frozen=True)
+class SearchCommand:
+    """Run the search (a search file's TOML text) into the runs folder ``runs``; ``address``
+    None starts an embedded local Ray; ``resume`` continues that study's remaining trials."""
+
+    search: str
+    runs: str
+    address: str | None = None
+    resume: str | None = None
+    cmd: ClassVar[Literal["search"]] = "search"
+
+
+@dataclass(frozen=True)
 class StopCommand:
     """Stop the current run and every run queued before this command."""
 
@@ -77,7 +96,7 @@ class QuitCommand:
     cmd: ClassVar[Literal["quit"]] = "quit"
 
 
-Command = RunCommand | ForecastCommand | StopCommand | QuitCommand
+Command = RunCommand | ForecastCommand | SearchCommand | StopCommand | QuitCommand
 
 
 class BadCommand(ValueError):
@@ -94,6 +113,14 @@ def encode_command(command: Command) -> str:
         }
     elif isinstance(command, ForecastCommand):
         data = {"cmd": command.cmd, "run": command.run, "steps": command.steps}
+    elif isinstance(command, SearchCommand):
+        data = {
+            "cmd": command.cmd,
+            "search": command.search,
+            "runs": command.runs,
+            "address": command.address,
+            "resume": command.resume,
+        }
     else:
         data = {"cmd": command.cmd}
     return json.dumps(data) + "\n"
@@ -119,6 +146,14 @@ def decode_command(line: str) -> Command:
         ):
             raise BadCommand(f"a forecast needs a run folder and a whole number of steps: {line}")
         return ForecastCommand(data["run"], steps)
+    if name == SearchCommand.cmd:
+        text, runs = data.get("search"), data.get("runs")
+        address, resume = data.get("address"), data.get("resume")
+        if not isinstance(text, str) or not isinstance(runs, str) or not runs:
+            raise BadCommand(f"a search needs its TOML text and a runs folder: {line.strip()}")
+        if not isinstance(address, str | None) or not isinstance(resume, str | None):
+            raise BadCommand(f"a search's address and resume are text or null: {line.strip()}")
+        return SearchCommand(text, runs, address or None, resume or None)
     if name == StopCommand.cmd:
         return StopCommand()
     if name == QuitCommand.cmd:
@@ -173,7 +208,9 @@ class ForecastFailed:
     event: ClassVar[Literal["forecast_failed"]] = "forecast_failed"
 
 
-WorkerMessage = Ready | LoadFailed | WorkerError | ForecastReady | ForecastFailed | Event
+WorkerMessage = (
+    Ready | LoadFailed | WorkerError | ForecastReady | ForecastFailed | Event | SearchEvent
+)
 
 
 def encode_message(message: WorkerMessage) -> str:

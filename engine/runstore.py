@@ -50,10 +50,11 @@ from engine.specs import Experiment
 if TYPE_CHECKING:
     import numpy as np
 
-RunStatus = Literal["running", "finished", "stopped", "failed", "interrupted", "corrupt"]
+RunStatus = Literal["running", "finished", "stopped", "pruned", "failed", "interrupted", "corrupt"]
 STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
-# what a status file may say: "interrupted" and "corrupt" are only ever judged when read
-SAVED_STATUSES: tuple[RunStatus, ...] = ("running", "finished", "stopped", "failed")
+# what a status file may say: "interrupted" and "corrupt" are only ever judged when read;
+# "pruned" is a search's trial that its scheduler stopped early (engine.search)
+SAVED_STATUSES: tuple[RunStatus, ...] = ("running", "finished", "stopped", "pruned", "failed")
 FILE_MODE = 0o600  # every file of a run folder, and the logs
 FOLDER_MODE = 0o700  # a run folder, the runs folder and the logs folder
 DISK_FULL = "disk full (no space left on device)"
@@ -194,7 +195,7 @@ def _pid_alive(pid: int) -> bool:
 DIED = "the process running it ended without saving (killed or crashed)"
 
 
-def _why_dead(status: dict[str, Any]) -> str | None:
+def why_dead(status: dict[str, Any]) -> str | None:
     """Why a run whose status file says "running" is not running; None while its process is."""
     if status.get("host") != socket.gethostname():
         return "started on another machine and never finished here"
@@ -249,7 +250,7 @@ def _json_type(value: Any) -> str:
     return "null" if value is None else names.get(type(value), "a number")
 
 
-def _read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+def read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """A JSON object file: (data, None), (None, None) when missing, or (None, why)."""
     text, problem = _read(path)
     if text is None:
@@ -314,7 +315,7 @@ def _text_problem(data: dict[str, Any], name: str, keys: tuple[str, ...]) -> str
     return None
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")[:40] or "run"
 
 
@@ -346,13 +347,20 @@ class RunInfo:
     linear_mae: float | None = None  # the linear autoregression baseline's validation MAE
     best_epoch: int | None = None  # the epoch whose weights were kept (1-based)
     problems: tuple[str, ...] = ()  # the files that are missing or unreadable, and why
+    study: str | None = None  # the search this run is a trial of (engine.studies)
+    trial: int | None = None  # its trial number in that search (1-based)
 
 
 class RunHandle:
     """The folder of one run being written: status, history lines, metrics, forecast, model."""
 
     def __init__(
-        self, path: Path, kind: RunKind, experiment: Experiment, total_epochs: int
+        self,
+        path: Path,
+        kind: RunKind,
+        experiment: Experiment,
+        total_epochs: int,
+        labels: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
         self.run_id = path.name
@@ -369,6 +377,7 @@ class RunHandle:
             "epochs": 0,
             "total_epochs": total_epochs,
             "reason": None,
+            **(labels or {}),
         }
         from engine import config  # TOML modules: imported where used (the app's first frame)
 
@@ -530,10 +539,16 @@ def future_csv(future: FutureForecast) -> str:
 
 
 class RunStore:
-    """The folder that holds every saved run."""
+    """The folder that holds every saved run.
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    ``labels`` are written into the status file of every run this store creates: a search's
+    trials carry ``study`` and ``trial`` (engine.search), which the runs table filters on."""
+
+    def __init__(
+        self, root: str | Path | None = None, labels: dict[str, Any] | None = None
+    ) -> None:
         self.root = Path(root).expanduser() if root else default_root()
+        self.labels = dict(labels or {})
 
     def check_writable(self) -> None:
         """Raises a clear error before training if runs cannot be saved here."""
@@ -558,7 +573,7 @@ class RunStore:
             except FileExistsError:
                 continue
             try:
-                return RunHandle(path, kind, experiment, total_epochs)
+                return RunHandle(path, kind, experiment, total_epochs, self.labels)
             except BaseException:
                 shutil.rmtree(path, ignore_errors=True)
                 raise
@@ -568,7 +583,7 @@ class RunStore:
 
     def _status(self, path: Path) -> tuple[dict[str, Any], list[str]]:
         """The status file's fields (with a dead "running" judged interrupted) and its problems."""
-        data, problem = _read_json(path / "status.json")
+        data, problem = read_json(path / "status.json")
         if data is None:
             return {}, [problem or "status.json is missing"]
         problems = []
@@ -584,7 +599,7 @@ class RunStore:
             if found:
                 problems.append(found)
         if not problems and data["status"] == "running":
-            why = _why_dead(data)
+            why = why_dead(data)
             if why is not None:
                 data["status"], data["reason"] = "interrupted", why
         return data, problems
@@ -608,7 +623,7 @@ class RunStore:
         rows, problem = _read_csv(path / log, columns, whole=False)
         if rows is None:
             problems.append(problem or f"{log} is missing")
-        metrics, problem = _read_json(path / "metrics.json")
+        metrics, problem = read_json(path / "metrics.json")
         if problem:
             problems.append(problem)
         elif metrics is not None:
@@ -623,7 +638,7 @@ class RunStore:
             problem = _read_csv(path / name, required, whole=True)[1]
             if problem:
                 problems.append(problem)
-        problem = _read_json(path / "scaler.json")[1]
+        problem = read_json(path / "scaler.json")[1]
         if problem:
             problems.append(problem)
         model = path / "model.keras"
@@ -664,6 +679,8 @@ class RunStore:
             linear_mae=_score(metrics.get("linear_mae")),
             best_epoch=_whole(metrics.get("best_epoch")),
             problems=tuple(problems),
+            study=status.get("study") if isinstance(status.get("study"), str) else None,
+            trial=_whole(status.get("trial")),
         )
 
     def runs(self) -> list[RunInfo]:
@@ -691,6 +708,18 @@ class RunStore:
             raise SeqlabError(f"run {run!r}: no such run in {self.root}")
         names = ", ".join(m.run_id for m in matches[:5])
         raise SeqlabError(f"run {run!r} is ambiguous: matches {names}")
+
+    def relabel(self, path: Path, status: RunStatus, reason: str) -> bool:
+        """Gives an ended run another final status (a search's stopped trial becomes "pruned"
+        when its scheduler, not a person, stopped it). Only a run that ended as ``stopped`` is
+        changed; returns whether it was."""
+        data, problems = self._status(Path(path))
+        if problems or data.get("status") != "stopped" or status not in SAVED_STATUSES:
+            return False
+        data.update(status=status, reason=reason)
+        with _saving():
+            atomic_write(Path(path) / "status.json", json.dumps(data, indent=2))
+        return True
 
     def history(self, path: Path) -> list[dict[str, float | None]]:
         """Per-epoch rows of a training run (whole lines only: a torn last line is dropped);
@@ -773,7 +802,7 @@ class RunStore:
 
     def metrics(self, path: Path) -> dict[str, Any]:
         """``metrics.json``; empty when the run has none or it cannot be read."""
-        return _read_json(Path(path) / "metrics.json")[0] or {}
+        return read_json(Path(path) / "metrics.json")[0] or {}
 
     def experiment(self, path: Path) -> Experiment:
         """The run's experiment; a SeqlabError naming ``experiment.toml`` when it cannot be read."""
@@ -872,4 +901,4 @@ def _mtime(path: Path) -> str:
 
 def new_run_id(name: str, kind: RunKind) -> str:
     """A run's folder name: the time, the experiment, the kind and a random suffix."""
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}-{kind}-{secrets.token_hex(2)}"
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(name)}-{kind}-{secrets.token_hex(2)}"

@@ -21,7 +21,7 @@ from typing import Any, NoReturn, TextIO
 
 from engine import config
 from engine.errors import SeqlabError
-from engine.events import Event, RunFailed, RunStopped
+from engine.events import Event, RunFailed, RunStopped, SearchEnded, SearchEvent
 from engine.process import end_process
 from engine.protocol import (
     BadCommand,
@@ -32,6 +32,7 @@ from engine.protocol import (
     QuitCommand,
     Ready,
     RunCommand,
+    SearchCommand,
     StopCommand,
     WorkerError,
     WorkerMessage,
@@ -94,7 +95,7 @@ class _Control:
 
 
 # runs and forecasts in the order received (a forecast's number is 0: stops do not cover it)
-Todo = queue.Queue[tuple[int, RunCommand | ForecastCommand] | None]  # None: quit
+Todo = queue.Queue[tuple[int, RunCommand | SearchCommand | ForecastCommand] | None]  # None: quit
 
 
 def _read_commands(lines: TextIO, todo: Todo, control: _Control, out: _Output) -> None:
@@ -108,7 +109,7 @@ def _read_commands(lines: TextIO, todo: Todo, control: _Control, out: _Output) -
             except BadCommand as exc:
                 out.write(WorkerError(str(exc)))
                 continue
-            if isinstance(command, RunCommand):
+            if isinstance(command, RunCommand | SearchCommand):
                 todo.put((control.received(), command))
             elif isinstance(command, ForecastCommand):
                 todo.put((0, command))
@@ -146,6 +147,31 @@ def _run(
         emit(
             RunFailed(run_id="", kind=kind, message=f"internal error: {exc!r} (details in the log)")
         )
+
+
+def _search(command: SearchCommand, stop: StopRequest, emit: Callable[[SearchEvent], None]) -> None:
+    """Runs a search (engine.search) on a local Ray or the cluster at the command's address;
+    whatever happens, it ends with one SearchEnded."""
+    from engine import search, search_space
+
+    def failed(message: str) -> None:
+        emit(SearchEnded(study_id="", status="failed", seconds=0.0, reason=message))
+
+    try:
+        spec = None if command.resume else search_space.loads(command.search, "search")
+        search.run_search(
+            spec,
+            emit,
+            stop,
+            store=RunStore(command.runs),
+            address=command.address,
+            resume=command.resume,
+        )
+    except SeqlabError as exc:
+        failed(str(exc))
+    except Exception as exc:  # a bug, or Ray failing: the app is told, the log has the details
+        traceback.print_exc()
+        failed(f"the search failed: {exc!r} (details in the log)")
 
 
 def _forecast(command: ForecastCommand, out: _Output) -> None:
@@ -191,7 +217,7 @@ def serve(commands: TextIO, out_stream: TextIO, training: Any | None = None) -> 
         return 1
     out.write(Ready(round(float(seconds), 3)))
 
-    def emit(event: Event) -> None:
+    def emit(event: Event | SearchEvent) -> None:
         out.write(event)
         if broken.is_set():  # nobody is listening any more: end the run, keep what it saved
             control.stop()
@@ -207,9 +233,15 @@ def serve(commands: TextIO, out_stream: TextIO, training: Any | None = None) -> 
         stop = control.begin(seq)
         if stop is None:
             reason = "stopped before it started"
-            emit(RunStopped(run_id="", kind=command.kind, epochs=0, reason=reason))
+            if isinstance(command, SearchCommand):
+                emit(SearchEnded(study_id="", status="stopped", seconds=0.0, reason=reason))
+            else:
+                emit(RunStopped(run_id="", kind=command.kind, epochs=0, reason=reason))
             continue
-        _run(command, stop, emit, training)
+        if isinstance(command, SearchCommand):
+            _search(command, stop, emit)
+        else:
+            _run(command, stop, emit, training)
 
 
 def main() -> NoReturn:

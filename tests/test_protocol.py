@@ -151,3 +151,43 @@ def test_a_line_that_is_not_a_message_is_skipped(line):
 def test_a_ready_line_without_seconds_still_means_ready():
     message = decode_message('{"event": "ready"}')
     assert isinstance(message, Ready) and math.isnan(message.seconds)
+
+
+def test_a_search_command_and_its_events_cross_the_line() -> None:
+    from engine.events import SearchEnded, SearchStarted, TrialUpdate
+    from engine.protocol import SearchCommand
+
+    command = SearchCommand("[search]\n", "/runs", "10.0.0.1:6379", None)
+    assert decode_command(encode_command(command)) == command
+    trial = TrialUpdate(
+        "s1",
+        2,
+        {"window.window": 20, "train.learning_rate": 1e-3},
+        "pruned",
+        "r2",
+        4,
+        10,
+        6.5,
+        7.0,
+        6.6,
+        "pruned by ASHA after epoch 4",
+    )
+    for message in (
+        SearchStarted("s1", "tiny", 6, "random", "asha", "local Ray, 2 CPUs", "/s", 1),
+        trial,
+        SearchEnded("s1", "finished", 12.5, (trial,), 2, None, "/s"),
+    ):
+        assert decode_message(encode_message(message)) == message
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"cmd": "search", "runs": "/r"}',
+        '{"cmd": "search", "search": "x", "runs": ""}',
+        '{"cmd": "search", "search": "x", "runs": "/r", "address": 5}',
+    ],
+)
+def test_a_search_command_without_its_text_or_runs_is_a_bad_command(line: str) -> None:
+    with pytest.raises(BadCommand, match="search"):
+        decode_command(line)

@@ -28,7 +28,16 @@ from textual.app import App
 from textual.message import Message
 
 import engine
-from engine.events import Event, FutureForecast, RunFailed, RunFinished, RunKind, RunStopped
+from engine.events import (
+    Event,
+    FutureForecast,
+    RunFailed,
+    RunFinished,
+    RunKind,
+    RunStopped,
+    SearchEnded,
+    SearchEvent,
+)
 from engine.protocol import (
     Command,
     ForecastCommand,
@@ -38,6 +47,7 @@ from engine.protocol import (
     QuitCommand,
     Ready,
     RunCommand,
+    SearchCommand,
     StopCommand,
     WorkerError,
     decode_message,
@@ -46,7 +56,9 @@ from engine.protocol import (
 from engine.runstore import open_log
 from engine.specs import Experiment
 
-TERMINAL = (RunFinished, RunStopped, RunFailed)
+TERMINAL = (RunFinished, RunStopped, RunFailed, SearchEnded)
+# what a token stands for: a run of a kind, or a search
+TokenKind = RunKind | Literal["search"]
 
 # loading -> ready, or failed (TensorFlow did not load); exited: the process ended unasked;
 # error: it received a line it could not read (it carries on).
@@ -66,9 +78,9 @@ class EngineState(Message):
 
 
 class RunEvent(Message):
-    """An engine event of the run the app started with ``token``."""
+    """An engine event of the run (or search) the app started with ``token``."""
 
-    def __init__(self, token: int, event: Event) -> None:
+    def __init__(self, token: int, event: Event | SearchEvent) -> None:
         super().__init__()
         self.token = token
         self.event = event
@@ -102,6 +114,14 @@ class Backend(ABC):
         """Starts a "train" or "sweep" run; its events arrive as RunEvent(token, ...)."""
 
     @abstractmethod
+    def search(
+        self, search_toml: str, runs_dir: str, address: str | None, resume: str | None, token: int
+    ) -> None:
+        """Starts a search (a search file's text) on a local Ray or the cluster at ``address``,
+        or resumes the study ``resume``; its events arrive as RunEvent(token, ...) and end with
+        one SearchEnded."""
+
+    @abstractmethod
     def forecast(self, run_dir: str, steps: int) -> None:
         """Asks for ``steps`` forecast past the end of the saved run's series; the answer
         arrives as a ForecastResult (after any run queued before it)."""
@@ -133,7 +153,8 @@ class ProcessBackend(Backend):
         self._app: App | None = None
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
-        self._tokens: deque[tuple[int, RunKind]] = deque()  # runs sent and not yet ended, in order
+        # runs and searches sent and not yet ended, in order
+        self._tokens: deque[tuple[int, TokenKind]] = deque()
         self._closing = False
         self._failed = False
 
@@ -212,7 +233,7 @@ class ProcessBackend(Backend):
             return  # an exit we asked for, or one already reported as load_failed
         detail = f"the training process ended unexpectedly (exit code {code}); see the log (F2)"
         for token, kind in orphans:
-            post(app, RunEvent(token, RunFailed(run_id="", kind=kind, message=detail)))
+            post(app, RunEvent(token, _failure(kind, detail)))
         post(app, EngineState("exited", detail=detail))
 
     def _send(self, command: Command) -> bool:
@@ -229,17 +250,26 @@ class ProcessBackend(Backend):
     def run(self, kind: RunKind, experiment: Experiment, runs_dir: str | None, token: int) -> None:
         from engine import config  # TOML writing: not needed for the first frame
 
+        self._command(token, kind, RunCommand(kind, config.dumps(experiment), runs_dir))
+
+    def search(
+        self, search_toml: str, runs_dir: str, address: str | None, resume: str | None, token: int
+    ) -> None:
+        self._command(token, "search", SearchCommand(search_toml, runs_dir, address, resume))
+
+    def _command(self, token: int, kind: TokenKind, command: Command) -> None:
+        """Sends a run or search command; its events will carry ``token``."""
         if self._proc is None or self._proc.poll() is not None:
             self._spawn()
         with self._lock:
             self._tokens.append((token, kind))
-        if not self._send(RunCommand(kind, config.dumps(experiment), runs_dir)):
+        if not self._send(command):
             with self._lock:
                 if (token, kind) in self._tokens:
                     self._tokens.remove((token, kind))
             assert self._app is not None
             message = "could not reach the training process; see the log (F2)"
-            post(self._app, RunEvent(token, RunFailed(run_id="", kind=kind, message=message)))
+            post(self._app, RunEvent(token, _failure(kind, message)))
 
     def forecast(self, run_dir: str, steps: int) -> None:
         if self._proc is None or self._proc.poll() is not None:
@@ -278,3 +308,10 @@ class ProcessBackend(Backend):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _failure(kind: TokenKind, message: str) -> RunFailed | SearchEnded:
+    """The last event of a run or search the engine process could not finish."""
+    if kind == "search":
+        return SearchEnded(study_id="", status="failed", seconds=0.0, reason=message)
+    return RunFailed(run_id="", kind=kind, message=message)

@@ -40,6 +40,7 @@ from engine.lint import lint
 from engine.presets import PRESETS, as_edited, resolve
 from engine.resources import Estimate, available_memory, estimate, estimate_text, too_big
 from engine.runstore import RunInfo, RunStore, open_log, private_dir
+from engine.search_space import SearchSettings
 from engine.series import Series, load_series, period_of
 from engine.shapes import ShapeReport, fmt_shape, infer_experiment
 from engine.specs import (
@@ -51,9 +52,11 @@ from engine.specs import (
     check_value,
 )
 from engine.stop import StopRequest
+from engine.studies import StudyStore
 from tui.cli_output import (
     SWEEP_CHART_HEIGHT,
     EventPrinter,
+    best_line,
     duration,
     export_hint,
     fmt,
@@ -66,6 +69,8 @@ from tui.cli_output import (
     series_line,
     suggestion_lines,
     table,
+    trial_line,
+    trial_table,
 )
 from tui.numbers import (
     backtest_lines,
@@ -329,16 +334,16 @@ def _store(args: argparse.Namespace) -> RunStore:
     return store
 
 
-def _tensorflow_log(store: RunStore) -> Path:
-    """``tensorflow.log`` in the runs folder, which is made private (0700) first; os.devnull
-    where there is no runs folder or it is not ours."""
+def _tensorflow_log(store: RunStore, name: str = "tensorflow.log") -> Path:
+    """``tensorflow.log`` (or ``name``) in the runs folder, which is made private (0700)
+    first; os.devnull where there is no runs folder or it is not ours."""
     if not store.root.is_dir():
         return Path(os.devnull)
     try:
         private_dir(store.root)
     except OSError:
         return Path(os.devnull)
-    return store.root / "tensorflow.log"
+    return store.root / name
 
 
 @contextlib.contextmanager
@@ -584,6 +589,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     store = _store(args)
     infos = store.runs()
+    if args.study:
+        study = StudyStore(store).find(args.study)
+        infos = [i for i in infos if i.study == study.study_id]
     if args.json:
         out = [{**dataclasses.asdict(i), "path": str(i.path)} for i in infos]
         print(json.dumps(jsonable(out), indent=2))
@@ -630,6 +638,133 @@ def cmd_runs(args: argparse.Namespace) -> int:
         f"{len(infos)} run(s) in {store.root}, best validation MAE first; "
         "kept: the epoch whose weights were saved"
     )
+    return 0
+
+
+def _search_of(args: argparse.Namespace) -> Any:
+    """The search a ``seqlab search`` command runs (None to resume a study)."""
+    from engine import search_space
+
+    if args.resume:
+        if args.file or args.trials is not None:
+            raise CliError("--resume STUDY runs the study's own search: give no FILE or --trials")
+        return None
+    if not args.file:
+        raise CliError("give a search FILE (an experiment with a [search] section) or --resume")
+    search = search_space.load(args.file)
+    if args.trials is not None:
+        settings = dataclasses.replace(search.settings, trials=args.trials)
+        search = search_space.validated(dataclasses.replace(search, settings=settings))
+    return search
+
+
+class _SearchPrinter:
+    """What ``seqlab search`` prints: a line when it starts, one per ended trial, the table."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.total = 0
+        self.gone = False
+        self.printed: set[int] = set()  # trials whose line is out (a pruned one is told twice)
+
+    def __call__(self, event: Any) -> None:
+        from engine.events import SearchEnded, SearchStarted, TrialUpdate, event_dict
+
+        if self.gone:
+            return
+        if not self.as_json and isinstance(event, TrialUpdate) and event.status == "running":
+            return  # a line per trial epoch is for machines (--json)
+        try:
+            if self.as_json:
+                print(json.dumps(jsonable(event_dict(event))), flush=True)
+            elif isinstance(event, SearchStarted):
+                self.total = event.trials
+                what = f"{event.searcher} searcher, " + (
+                    "ASHA" if event.scheduler == "asha" else "no early stopping"
+                )
+                print(
+                    f"search {event.study_id}: {event.trials} trials of {shown(event.name)} "
+                    f"({what}) on {event.where}",
+                    flush=True,
+                )
+                if event.done:
+                    print(f"resumed: {event.done} trial(s) already ended", flush=True)
+            elif isinstance(event, TrialUpdate) and event.trial not in self.printed:
+                self.printed.add(event.trial)
+                print(trial_line(event, self.total), flush=True)
+            elif isinstance(event, SearchEnded):
+                self.ended(event)
+        except OSError:  # standard output closed: the search goes on
+            self.gone = True
+
+    def ended(self, event: Any) -> None:
+        print()
+        print(trial_table(event.trials, event.best_trial))
+        top = next((t for t in event.trials if t.trial == event.best_trial), None)
+        if top is not None:
+            print(best_line(top))
+        print(
+            f"{event.status} in {duration(event.seconds)}; trials compared on the holdout slice "
+            f"(the validation period is the test score). Study: {event.study_id}"
+        )
+        if event.status == "stopped":
+            print(f"resume it: seqlab search --resume {event.study_id}")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from engine import search as searching
+
+    search = _search_of(args)
+    store = _store(args)
+    store.check_writable()
+    address = args.address or os.environ.get("RAY_ADDRESS") or None
+    printer = _SearchPrinter(args.json)
+    if not args.json:
+        what = f"connecting to the Ray cluster at {address}" if address else "starting a local Ray"
+        print(f"{what} ...", flush=True)
+    stop = StopRequest()
+    with _signals_stop(stop, args.command) as caught:
+        try:
+            with _native_stderr_to(_tensorflow_log(store, "search.log")):
+                ended = searching.run_search(
+                    search, printer, stop, store=store, address=address, resume=args.resume
+                )
+        except KeyboardInterrupt:
+            with contextlib.suppress(OSError):
+                print(f"seqlab {args.command}: aborted", file=sys.stderr)
+            return 128 + caught[0] if caught else EXIT_STOPPED
+    if stop.is_set():
+        return 128 + caught[0] if caught else EXIT_STOPPED
+    if ended.trials and all(t.status == "failed" for t in ended.trials):
+        raise CliError(f"every trial failed; the first: {ended.trials[0].reason}")
+    return 0
+
+
+def cmd_studies(args: argparse.Namespace) -> int:
+    store = _store(args)
+    studies = StudyStore(store).studies()
+    if args.json:
+        out = [{**dataclasses.asdict(s), "path": str(s.path)} for s in studies]
+        print(json.dumps(jsonable(out), indent=2))
+        return 0
+    if not studies:
+        print(f"no searches in {store.root}")
+        return 0
+    rows = [
+        (
+            s.status,
+            s.name,
+            str(s.trials),
+            s.searcher,
+            s.scheduler,
+            s.created.replace("T", " ")[:16],
+            s.study_id,
+        )
+        for s in studies
+    ]
+    headers = ("status", "name", "trials", "searcher", "scheduler", "date", "study")
+    print(table(headers, rows, right={2}))
+    print(f"{len(studies)} search(es); their trials: seqlab runs --study STUDY")
     return 0
 
 
@@ -921,6 +1056,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("runs", help="saved runs, best validation MAE first")
+    p.add_argument("--study", metavar="STUDY", help="only the trials of this search")
     p.add_argument("--runs", metavar="DIR", help=runs_help)
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(func=cmd_runs)
@@ -971,6 +1107,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite files that exist")
     p.add_argument("--runs", metavar="DIR", help=runs_help)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "search",
+        help="search experiment fields on Ray Tune (a local Ray, or a cluster by address)",
+        description="Runs the trials of a search (an experiment file with a [search] section, "
+        "see the README) as seqlab runs, compares them on the holdout slice and reports the "
+        "best one's validation MAE. Without --address (or RAY_ADDRESS) it starts a local Ray "
+        "for the search and ends it afterwards.",
+    )
+    p.add_argument("file", metavar="FILE", nargs="?", help="an experiment file with [search]")
+    p.add_argument(
+        "--trials",
+        type=_field_int(SearchSettings, "trials", "--trials"),
+        help="trials to run (default: the file's search.trials)",
+    )
+    p.add_argument("--address", metavar="ADDR", help="a Ray cluster's address (host:port)")
+    p.add_argument("--resume", metavar="STUDY", help="run the remaining trials of a study")
+    p.add_argument("--runs", metavar="DIR", help=runs_help)
+    p.add_argument("--json", action="store_true", help="print one JSON object per event")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("studies", help="saved searches, newest first")
+    p.add_argument("--runs", metavar="DIR", help=runs_help)
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=cmd_studies)
 
     p = sub.add_parser("show", help="a saved run: summary, loss and forecast charts")
     p.add_argument(

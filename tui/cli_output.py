@@ -25,6 +25,7 @@ from engine.events import (
     RunFinished,
     RunStarted,
     SweepPoint,
+    TrialUpdate,
     event_dict,
 )
 from engine.series import Series
@@ -272,3 +273,65 @@ def export_hint(kind: str, path: Path) -> str:
     if kind == "notebook":
         return f"  open it: jupyter notebook {quoted}  (needs numpy, Keras and matplotlib)"
     return f"  train it again: seqlab run {quoted}"
+
+
+# --- searches -------------------------------------------------------------------------------------
+
+
+def param_text(params: Mapping[str, Any]) -> str:
+    """A trial's parameters on one line: ``train.learning_rate=0.00312 window.window=20``."""
+    return "  ".join(
+        f"{k}={format(v, '.3g') if isinstance(v, float) else v}" for k, v in params.items()
+    )
+
+
+def trial_line(t: TrialUpdate, total: int) -> str:
+    """One finished (or pruned, stopped, failed) trial, as ``seqlab search`` prints it."""
+    width = len(str(total))
+    line = (
+        f"trial {t.trial:>{width}}/{total}  {t.status:<8}  epochs {t.epoch}/{t.total_epochs}  "
+        f"holdout MAE {fmt(t.holdout_mae)}  val MAE {fmt(t.val_mae)}  {param_text(t.params)}"
+    )
+    if t.status == "failed" and t.reason:
+        line += f"  ({shown(t.reason)})"
+    return line
+
+
+def trial_table(trials: Sequence[TrialUpdate], best: int | None) -> str:
+    """Every trial, best holdout MAE first; the best marked with ``*``."""
+    names = list(dict.fromkeys(k for t in trials for k in t.params))
+    rows = [
+        (
+            "*" if t.trial == best else "",
+            str(t.trial),
+            t.status,
+            f"{t.epoch}/{t.total_epochs}",
+            fmt(t.holdout_mae),
+            fmt(t.val_mae),
+            fmt(t.naive_mae),
+            *(param_cell(t.params.get(n)) for n in names),
+            t.run_id or "-",
+        )
+        for t in trials
+    ]
+    headers = ("", "trial", "status", "epochs", "holdout MAE", "val MAE", "naive", *names, "run")
+    right = {1, 3, 4, 5, 6, *range(7, 7 + len(names))}
+    return table(headers, rows, right=right)
+
+
+def param_cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return format(value, ".4g") if isinstance(value, float) else str(value)
+
+
+def best_line(t: TrialUpdate) -> str:
+    """The best trial's test score beside the naive forecast, said plainly."""
+    line = (
+        f"best: trial {t.trial} (lowest holdout MAE, {fmt(t.holdout_mae)}): "
+        f"validation MAE {fmt(t.val_mae)}"
+    )
+    if t.naive_mae is not None and t.val_mae is not None:
+        verdict = "beats" if t.val_mae < t.naive_mae else "does not beat"
+        line += f" · naive {fmt(t.naive_mae)}: it {verdict} the naive forecast"
+    return line + (f"\n  its run: {t.run_id}" if t.run_id else "")
