@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import math
 import os
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -121,6 +122,7 @@ def _start_ray(address: str | None) -> str:
         "ignore_reinit_error": False,
     }
     if address:
+        _reachable(address)
         try:
             ray.init(address=address, **common)
         except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -139,6 +141,20 @@ def _start_ray(address: str | None) -> str:
         where = f"local Ray, {cpus} CPUs"
     _ray_logs_to_fd2()
     return where
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuses at once an address nothing listens at (Ray itself retries for minutes)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return  # "auto" and other forms Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise SeqlabError(
+            f"cannot connect to the Ray cluster at {address}: nothing answers there "
+            f"({exc.strerror or exc}); start it with `ray start --head --port={port}`"
+        ) from None
 
 
 def _has_token() -> bool:

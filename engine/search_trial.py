@@ -80,7 +80,9 @@ class SeqlabTrial(tune.Trainable):
             target=self._train, args=(exp, store), name=f"trial-{number}", daemon=True
         )
         self._thread.start()
-        threading.Thread(target=self._watch_signal, daemon=True).start()
+        threading.Thread(
+            target=self._watch_signal, args=(self._stop, self._go, self._ended), daemon=True
+        ).start()
 
     def _train(self, exp: Any, store: RunStore) -> None:
         try:
@@ -99,13 +101,16 @@ class SeqlabTrial(tune.Trainable):
         except Exception:  # noqa: BLE001 - the driver has gone: stop as it would have asked
             return "the search's driver ended"
 
-    def _watch_signal(self) -> None:
-        """Stops the run once the study's stop signal is set."""
-        while not self._ended.wait(POLL_SECONDS):
+    def _watch_signal(
+        self, stop: StopRequest, go: threading.Semaphore, ended: threading.Event
+    ) -> None:
+        """Stops this trial's run once the study's stop signal is set (its own objects: the
+        process may go on to the next trial)."""
+        while not ended.wait(POLL_SECONDS):
             reason = self._signal_reason()
             if reason:
-                self._stop.set(by=reason)
-                self._go.release()
+                stop.set(by=reason)
+                go.release()
                 return
 
     def _on_event(self, event: Any) -> None:

@@ -717,6 +717,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     search = _search_of(args)
     store = _store(args)
     store.check_writable()
+    if args.resume:
+        StudyStore(store).open(StudyStore(store).find(args.resume))  # refused before Ray starts
     address = args.address or os.environ.get("RAY_ADDRESS") or None
     printer = _SearchPrinter(args.json)
     if not args.json:
