@@ -73,8 +73,10 @@ class SeqlabTrial(tune.Trainable):
         self._asked = False
         self._last: dict[str, Any] = {}
         self._holdout: dict[int, float] = {}  # each epoch's holdout MAE
+        self._kept, self._kept_loss = 0, float("inf")
         self._run: dict[str, Any] = {"trial": number}
         exp = search_space.apply(self._base, params, name=f"{self._base.name} trial {number}")
+        self._train_spec = exp.train
         store = RunStore(ctx.runs_root, labels={"study": ctx.study_id, "trial": number})
         self._thread = threading.Thread(
             target=self._train, args=(exp, store), name=f"trial-{number}", daemon=True
@@ -132,11 +134,12 @@ class SeqlabTrial(tune.Trainable):
                 continue
             if isinstance(event, EpochEnded):
                 self._holdout[event.epoch] = _finite(event.holdout_mae)
+                self._keep(event)
                 self._last = {
                     **self._run,
                     "epoch": event.epoch,
                     "total_epochs": event.total_epochs,
-                    search_space.METRIC: _finite(event.holdout_mae),
+                    search_space.METRIC: self._holdout[self._kept],
                     "val_mae": event.val_mae,
                     "loss": event.loss,
                 }
@@ -144,6 +147,15 @@ class SeqlabTrial(tune.Trainable):
                     return self._last
                 continue  # the last epoch: its result goes with the run's end
             return self._final(event)
+
+    def _keep(self, event: EpochEnded) -> None:
+        """The epoch the run would keep if it ended now (a stopped or pruned run keeps it too):
+        the lowest holdout loss so far with ``restore_best``, else the last. The metric Tune
+        and ASHA compare is that epoch's holdout MAE: what the trial would deliver."""
+        train = self._train_spec
+        loss = event.holdout_loss if event.holdout_loss is not None else float("inf")
+        if not train.restore_best or event.epoch == 1 or loss < self._kept_loss - train.min_delta:
+            self._kept, self._kept_loss = event.epoch, loss
 
     def _final(self, outcome: Any) -> dict[str, Any]:
         """The trial's last result: the run's end (``status``, which tells the driver it ran to
