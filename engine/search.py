@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine import config, search_space
-from engine.errors import SeqlabError
+from engine.errors import ConfigError, FieldProblem, SeqlabError
 from engine.events import SearchEnded, SearchEvent, SearchStarted, TrialStatus, TrialUpdate
 from engine.runstore import RunStore
 from engine.specs import CsvSeries, Experiment
@@ -49,6 +49,22 @@ def _absolute(exp: Experiment) -> Experiment:
         path = str(Path(exp.series.path).expanduser().resolve())
         return dataclasses.replace(exp, series=dataclasses.replace(exp.series, path=path))
     return exp
+
+
+def checked(search: search_space.Search) -> search_space.Search:
+    """The search as ``search_space.validated`` checks it, and each choice (both ends of a
+    range) on the base as a run would check it, data and memory included (training.preflight):
+    a trial that would be refused stops the search before Ray starts."""
+    from engine import training
+
+    search = search_space.validated(search)
+    for p in search.space:
+        for value in p.values:
+            why = training.preflight(search_space.apply(search.base, {p.path: value}))
+            if why is not None:
+                allowed = f"a trial with it would be refused: {why}"
+                raise ConfigError([FieldProblem(p.key, value, allowed)])
+    return search
 
 
 def _domains(search: search_space.Search) -> dict[str, Any]:
@@ -337,7 +353,7 @@ def run_search(
     elif search is None:
         raise SeqlabError("a search needs its search file, or a study to resume")
     else:
-        search = search_space.validated(search)
+        search = checked(search)
         study, done, again = None, [], []
     total = search_space.trials_of(search)
     if study is not None and len(done) >= total:

@@ -44,6 +44,17 @@ def test_a_bad_search_file_names_the_key_path(run_cli, tmp_path) -> None:
     assert not (tmp_path / "runs" / ".studies").exists()
 
 
+def test_a_choice_the_data_cannot_support_is_refused_before_ray_starts(run_cli, tmp_path):
+    big = search_file(
+        tmp_path,
+        '[search]\ngrace_period = 1\n[search.space]\n"window.window" = { choice = [5, 900] }\n',
+    )
+    code, out, err = run_cli("search", big, "--runs", str(tmp_path / "runs"))
+    assert code == 2 and out == ""
+    assert 'search.space."window.window" = 900: a trial with it would be refused' in err
+    assert "series has only 300 points" in err
+
+
 def test_a_file_and_resume_together_are_refused(run_cli, tmp_path) -> None:
     code, _, err = run_cli("search", search_file(tmp_path), "--resume", "x")
     assert code == 2 and "give no FILE or --trials" in err

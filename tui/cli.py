@@ -715,6 +715,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from engine import search as searching
 
     search = _search_of(args)
+    if search is not None:
+        search = searching.checked(search)  # every trial's data and memory, before Ray starts
     store = _store(args)
     store.check_writable()
     if args.resume:
