@@ -56,6 +56,7 @@ from engine.protocol import (
 from engine.runstore import open_log
 from engine.specs import Experiment
 
+WORKER_NICENESS = 10  # as nice(1) runs a background job
 TERMINAL = (RunFinished, RunStopped, RunFailed, SearchEnded)
 # what a token stands for: a run of a kind, or a search
 TokenKind = RunKind | Literal["search"]
@@ -135,6 +136,16 @@ class Backend(ABC):
         """Stops any run, waits up to ``timeout`` seconds for it to be saved, ends the engine."""
 
 
+def lower_priority(pid: int) -> None:
+    """Makes the engine process ``WORKER_NICENESS`` nicer than the app: when both want a core,
+    the screen (keys, charts) gets it first and training takes what drawing leaves; on an idle
+    machine training loses nothing. Set before the engine starts its threads, which inherit it;
+    where there is no niceness (Windows) the engine runs as it is."""
+    with contextlib.suppress(AttributeError, OSError):
+        niceness = os.getpriority(os.PRIO_PROCESS, pid) + WORKER_NICENESS
+        os.setpriority(os.PRIO_PROCESS, pid, niceness)
+
+
 def post(app: App, message: Message) -> None:
     """Posts ``message`` to ``app`` from any thread, unless the app has already closed."""
     with contextlib.suppress(RuntimeError):  # the app's event loop has closed: nobody to tell
@@ -189,6 +200,7 @@ class ProcessBackend(Backend):
         finally:
             os.close(log)
         self._proc = proc
+        lower_priority(proc.pid)
         self._failed = False
         post(self._app, EngineState("loading"))
         # A daemon thread, not a Textual thread worker: those run in asyncio's default executor,

@@ -24,7 +24,7 @@ from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
 from tui.figures import ForecastControls
-from tui.plotting import Figure, draw, under_lines
+from tui.plotting import Figure, draw, is_empty, same_hint, under_lines
 
 MAX_FPS = 10.0
 # A chart waits between repaints at least this many times as long as its last build took, so
@@ -146,12 +146,16 @@ class Chart(PlotextPlot):
     def show(self, figure: Figure, at_once: bool = False) -> None:
         """Shows a new figure; the repaint is delayed so repaints stay under MAX_FPS, and apart by
         REPAINT_COST_FACTOR times the last build. ``at_once`` (a key the user pressed) repaints
-        now: the limit is for the updates a run streams in, not for answering a key."""
-        self._figure = figure
-        if at_once:
+        now: the limit is for the updates a run streams in, not for answering a key. A hint
+        in place of the same hint (same title) is not drawn again."""
+        shown, self._figure = self._figure, figure
+        if is_empty(figure) and is_empty(shown) and same_hint(figure, shown):
+            return
+        if at_once:  # not counted against the limit, or a key would hold back the next update
             if self._timer is not None:
                 self._timer.stop()
-            self._repaint()
+                self._timer = None
+            self.refresh()
             return
         if self._timer is not None:
             return  # a repaint is already scheduled and will pick up this figure
@@ -176,7 +180,7 @@ class Chart(PlotextPlot):
             return self._rendered[2]
         self.renders += 1
         start = time.perf_counter()
-        if draw(self.plt, figure, self.size.width):
+        if not is_empty(figure) and draw(self.plt, figure, self.size.width):
             result = self._build(under_lines(figure, self.size.width))
         else:
             text = Text(justify="center")

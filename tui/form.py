@@ -14,7 +14,8 @@ import dataclasses
 import difflib
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, fields
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -43,11 +44,14 @@ class FieldDef:
     def title(self) -> str:
         return self.label or self.name.replace("_", " ")
 
-    @property
-    def meta(self) -> dict[str, Any]:
-        return dict({f.name: f.metadata for f in fields(self.spec_cls)}[self.name])
+    # Read for every field each time a form is read (each edit, each check of the training
+    # settings' relevance): worked out once, as a spec class's fields never change.
+    @cached_property
+    def meta(self) -> Mapping[str, Any]:
+        """The field's metadata (read-only): its range, choices, whether it is optional."""
+        return next(f.metadata for f in fields(self.spec_cls) if f.name == self.name)
 
-    @property
+    @cached_property
     def kind(self) -> type:
         return field_type(self.spec_cls, self.name)
 
@@ -91,6 +95,18 @@ def display(value: Any) -> str:
     if value is None:
         return ""
     return repr(value) if isinstance(value, float) else str(value)
+
+
+CompactControl = TypeVar("CompactControl", Input, Select[Any], Checkbox)
+
+
+def compact(control: CompactControl) -> CompactControl:
+    """``control`` in its compact style, as ``compact=True`` would make it, but not styled now:
+    Textual restyles a widget whose classes change even before it is mounted, and styling an
+    Input (with its component classes) is much of what a form costs before its first frame."""
+    control.set_reactive(type(control).compact, True)
+    control.add_class("-textual-compact", update=False)
+    return control
 
 
 class Tick(Checkbox):
@@ -152,13 +168,10 @@ class FieldRow(Widget):
         fd = self.fd
         choices = fd.meta.get("choices")
         if fd.kind is bool:
-            yield Tick(fd.title, id=self.control_id, compact=True)
+            yield compact(Tick(fd.title, id=self.control_id))
         elif choices:
-            yield Select(
-                [(str(c), c) for c in choices],
-                allow_blank=False,
-                compact=True,
-                id=self.control_id,
+            yield compact(
+                Select([(str(c), c) for c in choices], allow_blank=False, id=self.control_id)
             )
         else:
             placeholder = f"({fd.empty or 'none'})" if fd.meta.get("optional") else ""
@@ -166,7 +179,7 @@ class FieldRow(Widget):
             # first set; given here, that first set changes no class and restyles nothing
             # (otherwise every field restyles once in the first frame). seqlab marks problems on
             # the row instead.
-            yield Input(placeholder=placeholder, compact=True, id=self.control_id, classes="-valid")
+            yield compact(Input(placeholder=placeholder, id=self.control_id, classes="-valid"))
 
     @property
     def control(self) -> Input | Select[Any] | Checkbox:

@@ -40,7 +40,7 @@ from engine.specs import (
     layer_label,
 )
 from engine.stack_edits import Edit
-from tui.form import SpecForm, Tick, field_defs
+from tui.form import SpecForm, Tick, compact, field_defs
 from tui.numbers import shown
 from tui.pane import Pane
 from tui.screens import PickScreen
@@ -152,11 +152,8 @@ class ModelPane(Pane):
             with Vertical(id="builder-left", classes="form-column"):
                 with Horizontal(classes="field-line"):
                     yield Label("preset", classes="field-label")
-                    yield Select(
-                        [(name, name) for name in PRESETS],
-                        prompt="(edited)",
-                        compact=True,
-                        id="preset",
+                    yield compact(
+                        Select([(name, name) for name in PRESETS], prompt="(edited)", id="preset")
                     )
                 yield Static("", id="preset-about")
                 yield Static("Layers", classes="form-heading")
@@ -308,13 +305,14 @@ class ModelPane(Pane):
         path = f"model.layers[{self.selected}]" + (
             ".layer" if isinstance(layer, Bidirectional) else ""
         )
-        kind = Select(
-            [(LAYER_TITLES[k], k) for k in EDIT_KINDS],
-            allow_blank=False,
-            value=inner.kind,
-            compact=True,
-            id=f"kind-{gen}",
-            classes="editor-kind",
+        kind = compact(
+            Select(
+                [(LAYER_TITLES[k], k) for k in EDIT_KINDS],
+                allow_blank=False,
+                value=inner.kind,
+                id=f"kind-{gen}",
+                classes="editor-kind",
+            )
         )
         widgets: list[Widget] = [
             Horizontal(Label("kind", classes="field-label"), kind, classes="field-line")
@@ -326,8 +324,8 @@ class ModelPane(Pane):
         else:
             widgets.append(Static("(no settings)", classes="field-note"))
         if isinstance(inner, Recurrent):
-            bidi = Tick(
-                "bidirectional", isinstance(layer, Bidirectional), compact=True, id=f"bidi-{gen}"
+            bidi = compact(
+                Tick("bidirectional", isinstance(layer, Bidirectional), id=f"bidi-{gen}")
             )
             widgets.append(bidi)
             if isinstance(layer, Bidirectional):

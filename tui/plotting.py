@@ -85,6 +85,16 @@ class Figure:
     key: tuple[tuple[str, ...], ...] = ()
 
 
+def is_empty(figure: Figure) -> bool:
+    """Whether the figure has no point at all (it shows its hint): told without plotext."""
+    return all(min(len(t.x), len(t.y)) == 0 for t in figure.traces)
+
+
+def same_hint(a: Figure, b: Figure) -> bool:
+    """Whether two empty figures show the same: an empty chart shows its title and hint."""
+    return (a.title, a.hint) == (b.title, b.hint)
+
+
 def clean(
     x: Values,
     y: Values,

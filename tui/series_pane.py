@@ -18,7 +18,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from engine.errors import DataError
 from engine.specs import CsvSeries, Experiment, SyntheticSeries, WindowSpec, check
-from tui.form import SpecForm, field_defs
+from tui.form import SpecForm, compact, field_defs
 from tui.numbers import dates_text
 from tui.pane import Pane
 
@@ -97,11 +97,12 @@ class SeriesPane(Pane):
             with VerticalScroll(id="series-form", classes="form-column", can_focus=False):
                 with Horizontal(classes="field-line", id="source-line"):
                     yield Label("source", classes="field-label")
-                    yield Select(
-                        [("synthetic (course)", "synthetic"), ("CSV file", "csv")],
-                        allow_blank=False,
-                        compact=True,
-                        id="series-source",
+                    yield compact(
+                        Select(
+                            [("synthetic (course)", "synthetic"), ("CSV file", "csv")],
+                            allow_blank=False,
+                            id="series-source",
+                        )
                     )
                 # Only the form of the experiment's source is built now (a fast first frame);
                 # the other is mounted when the source changes.

@@ -23,11 +23,13 @@ The forecast chart shows a window of the validation period (``-``/``+`` narrow a
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.markup import escape
 from rich.text import Text
 from textual import events, on
@@ -141,6 +143,8 @@ LOG_LINES = 2000
 UPDATE_INTERVAL = 0.5  # seconds between screen updates while events stream in
 CHARTS = ("loss-chart", "lr-chart", "sweep-chart", "forecast-chart")
 CHART_NAMES = ("loss", "learning rate", "LR sweep", "forecast")
+# What events mark as changed ("train", "sweep", "forecast") -> the charts ``redraw`` draws.
+CHART_PARTS = {"train": ("loss", "lr"), "sweep": ("sweep",), "forecast": ("forecast",)}
 FORECAST_CHART = CHARTS.index("forecast-chart")
 SWEEP_CHART = CHARTS.index("sweep-chart")
 # Which parts of an experiment a result does not depend on: changing them leaves it in force.
@@ -315,13 +319,21 @@ def result_line(metrics: dict[str, float]) -> str:
     return line
 
 
+def plain(markup: str) -> str:
+    """A line of Rich markup as the text it shows. Most lines (every epoch's) hold no markup
+    and no emoji code, so they are not parsed: the log takes in dozens of lines a second."""
+    if "[" not in markup and ":" not in markup:
+        return markup
+    return Text.from_markup(markup).plain
+
+
 def fitting(variants: tuple[str, ...], width: int) -> str:
     """The first line (Rich markup) that fits ``width`` cells, else the shortest; the first
     while the width is not known yet."""
     if width <= 0:
         return variants[0]
     for line in variants:
-        if Text.from_markup(line).cell_len <= width:
+        if cell_len(plain(line)) <= width:
             return line
     return variants[-1]
 
@@ -566,7 +578,7 @@ class TrainingPane(ForecastKeys, Pane):
         ``shorter``: the same line with fewer fields, shortest last; the log shows the first that
         fits its width (a narrow terminal would otherwise wrap an epoch over two lines).
         """
-        self.log_lines.append(Text.from_markup(text).plain)
+        self.log_lines.append(plain(text))
         self.query_one("#log", RunLog).add((text, *shorter))
         self._schedule()
 
@@ -598,6 +610,8 @@ class TrainingPane(ForecastKeys, Pane):
         self._progress = (total, 0)
         self._dirty.update(("train", "sweep", "forecast"))
         self.show_waiting(kind, engine_ready)
+        if not self.app.is_headless:  # tests run many apps in one process: left as they are
+            self.call_after_refresh(settle_memory)
 
     def show_waiting(self, kind: str, engine_ready: bool) -> None:
         """Says what a run sent to the engine, and not started yet, waits for (and draws)."""
@@ -698,10 +712,17 @@ class TrainingPane(ForecastKeys, Pane):
 
     def _schedule(self) -> None:
         if self._flush_timer is None:
-            self._flush_timer = self.set_timer(UPDATE_INTERVAL, self._flush)
+            self._flush_timer = self.set_timer(UPDATE_INTERVAL, self._flush_streamed)
 
-    def _flush(self) -> None:
-        """Draws what events changed since the last flush: log lines, status, progress, charts."""
+    def _flush_streamed(self) -> None:
+        self._flush(charts_in_turn=True)
+
+    def _flush(self, charts_in_turn: bool = False) -> None:
+        """Draws what events changed since the last flush: log lines, status, progress, charts.
+
+        ``charts_in_turn`` (events streaming in): each chart is drawn in a frame of its own after
+        the rest, so that a key pressed meanwhile waits for one chart's build, not for all of
+        them and the log's layout together."""
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
@@ -718,9 +739,24 @@ class TrainingPane(ForecastKeys, Pane):
             total, done = self._progress
             self.query_one("#progress", ProgressBar).update(total=total, progress=done)
             self._progress = None
-        for which in self._dirty:
-            self.redraw(which)
+        charts = [c for part, cs in CHART_PARTS.items() if part in self._dirty for c in cs]
         self._dirty.clear()
+        if charts_in_turn:
+            self._redraw_in_turn(charts)
+        else:
+            for which in charts:
+                self.redraw(which)
+
+    def _redraw_in_turn(self, charts: list[str]) -> None:
+        """Redraws the first of ``charts`` once the frame being drawn is on screen, and so on."""
+
+        def next_chart() -> None:
+            if self.is_attached:  # not once the app is shutting down
+                self.redraw(charts[0])
+                self._redraw_in_turn(charts[1:])
+
+        if charts:
+            self.call_after_refresh(next_chart)
 
     def _finished(self, event: RunFinished, stopped: bool = False) -> None:
         """A finished run's results; ``stopped``: a stopped run's, whose stop line came first."""
@@ -815,13 +851,16 @@ class TrainingPane(ForecastKeys, Pane):
     # --- charts ----------------------------------------------------------------------------------
 
     def redraw(self, which: str = "all", at_once: bool = False) -> None:
-        """Rebuilds the charts' figures; ``at_once`` for a key press (``Chart.show``)."""
+        """Rebuilds the charts' figures: "all", "train" (loss and LR), or one chart ("loss",
+        "lr", "sweep", "forecast"); ``at_once`` for a key press (``Chart.show``). A key redraws
+        only the charts it changes: each chart drawn is a plotext build on the UI thread."""
         last_n = ZOOMS[self.zoom]
-        if which in ("all", "train"):
+        if which in ("all", "train", "loss"):
             loss = loss_figure(
                 self.history, log_y=self.log_y, smoothed=self.smoothed, last_n=last_n
             )
             self.query_one("#loss-chart", Chart).show(self._marked(loss), at_once)
+        if which in ("all", "train", "lr"):
             lr = lr_figure(self.history, last_n=last_n)
             self.query_one("#lr-chart", Chart).show(self._marked(lr), at_once)
         if which in ("all", "sweep"):
@@ -874,11 +913,12 @@ class TrainingPane(ForecastKeys, Pane):
 
     def action_toggle_log(self) -> None:
         self.log_y = not self.log_y
-        self.redraw(at_once=True)
+        self.redraw("loss", at_once=True)
+        self.redraw("sweep", at_once=True)
 
     def action_toggle_smooth(self) -> None:
         self.smoothed = not self.smoothed
-        self.redraw("train", at_once=True)
+        self.redraw("loss", at_once=True)
 
     def action_zoom(self) -> None:
         self.zoom = (self.zoom + 1) % len(ZOOMS)
@@ -926,6 +966,19 @@ class TrainingPane(ForecastKeys, Pane):
             len(self.view.future.values) if self.view.future else self.experiment.forecast.future
         )
         self.seqlab.ask_forecast(self.run_dir, steps)
+
+
+def settle_memory() -> None:
+    """Collects what is garbage now and exempts the rest from the collector's later passes.
+
+    A full pass walks every object the app holds (widgets, their render caches) and stops the
+    screen while it does; during a run, when the keys and the streaming charts should answer at
+    once, only what the run itself allocates is walked. Unfrozen first, so nothing frozen at an
+    earlier run stays out of reach for more than one run.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def same_run(a: str, b: str) -> bool:
