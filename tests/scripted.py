@@ -2,7 +2,8 @@
 
 ``ScriptedBackend`` answers the app as ``ProcessBackend`` does, through ``EngineState``,
 ``RunEvent`` and ``ForecastResult`` messages, replaying plausible, deterministic events at once or
-one by one.
+one by one: runs and sweeps, and searches (``SearchStarted``, ``TrialUpdate``, ``SearchEnded``;
+no Ray).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 from textual.app import App
 
+from engine import search_space
 from engine.baselines import ladder, naive_forecast
 from engine.errors import SeqlabError
 from engine.events import (
@@ -28,7 +30,12 @@ from engine.events import (
     RunKind,
     RunStarted,
     RunStopped,
+    SearchEnded,
+    SearchEvent,
+    SearchStarted,
     SweepPoint,
+    TrialStatus,
+    TrialUpdate,
 )
 from engine.metrics import metrics
 from engine.presets import get_preset
@@ -36,6 +43,7 @@ from engine.runstore import RunStore
 from engine.series import Series, load_series, period_of
 from engine.shapes import infer
 from engine.specs import Experiment
+from engine.studies import best, ranked
 from engine.sweep import RECOMMENDED, suggest, sweep_rates
 from tui.backend import Backend, EngineState, ForecastResult, RunEvent, post
 
@@ -195,6 +203,137 @@ def script_sweep(
     return events
 
 
+STUDY_ID = "20250301-120000-course-rnn-search-ab12"  # the scripted searches' study
+WHERE = "local Ray, 2 CPUs"
+
+
+def _pick(param: search_space.Param, trial: int) -> Any:
+    """Trial ``trial``'s value of a searched field: the choices in turn, a range walked by the
+    golden ratio (three significant digits, as a person would read them)."""
+    if param.domain in ("choice", "grid"):
+        return param.values[(trial - 1) % len(param.values)]
+    lo, hi = param.values
+    u = (trial * 0.618034) % 1.0
+    if param.domain == "randint":
+        return int(lo + round(u * (hi - lo)))
+    if param.domain == "loguniform":
+        return float(f"{math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))):.3g}")
+    return float(f"{lo + u * (hi - lo):.3g}")
+
+
+def script_search(
+    search: search_space.Search,
+    epochs: int | None = None,
+    *,
+    study_id: str = STUDY_ID,
+    store: RunStore | None = None,
+    concurrent: int = 2,
+    worse: bool = False,
+) -> list[SearchEvent]:
+    """Deterministic events of a search (no Ray): ``concurrent`` trials at a time, their epochs
+    interleaved, each trial's holdout MAE falling to a level of its own; with ASHA, a trial worse
+    than the median at the grace period is pruned there. The validation MAE of some trials is
+    worse than the naive forecast's (``worse``: every trial's is). With a ``store``, each trial
+    is also written as a run folder labelled with the study and trial (so the Runs pane can
+    open it and its experiment loads)."""
+    base = search.base
+    count = search_space.trials_of(search)
+    grid = search.grid() if search.settings.searcher == "grid" else None
+    total = min(search.max_epochs, epochs) if epochs else search.max_epochs
+    series = load_series(base.series, base.window.window)
+    naive = float(np.mean(np.abs(series.valid.astype("float64") - naive_forecast(series))))
+    grace = search.settings.grace_period
+    asha = search.settings.scheduler == "asha" and grace < total
+    events: list[SearchEvent] = [
+        SearchStarted(
+            study_id,
+            base.name,
+            count,
+            search.settings.searcher,
+            search.settings.scheduler,
+            WHERE,
+            study_dir=str(Path(store.root) / ".studies" / study_id) if store else None,
+        )
+    ]
+    at_grace: list[float] = []
+    ended: list[TrialUpdate] = []
+    for first in range(1, count + 1, concurrent):
+        batch = list(range(first, min(first + concurrent, count + 1)))
+        params = {
+            i: grid[i - 1] if grid else {p.path: _pick(p, i) for p in search.space} for i in batch
+        }
+        level = {i: 4.2 + 0.55 * ((i * 3) % 5) + (2.5 if worse else 0.0) for i in batch}
+        runs = {}
+        for i in batch:
+            if store is None:
+                runs[i] = None
+                continue
+            labelled = RunStore(store.root, labels={"study": study_id, "trial": i})
+            trial_exp = search_space.apply(base, params[i], name=f"{base.name} trial {i}")
+            runs[i] = labelled.create(trial_exp, "train", total)
+        live = set(batch)
+        for e in range(1, total + 1):
+            for i in batch:
+                if i not in live:
+                    continue
+                holdout = level[i] + 18.0 * 0.6**e
+                handle = runs[i]
+                if handle is not None:
+                    loss = holdout - 0.4
+                    handle.append(
+                        {"epoch": e, "loss": loss, "mae": loss + 0.3, "learning_rate": 1e-3}
+                        | {"seconds": 0.5, "holdout_loss": holdout - 0.5, "holdout_mae": holdout}
+                    )
+                status: TrialStatus = "running"
+                val = None
+                if asha and e == grace:
+                    worse = bool(at_grace) and holdout > float(np.median(at_grace))
+                    at_grace.append(holdout)
+                    if worse:
+                        status = "pruned"
+                if e == total:
+                    status = "finished"
+                    val = holdout * 1.04 + 0.1
+                update = TrialUpdate(
+                    study_id,
+                    i,
+                    params[i],
+                    status,
+                    run_id=handle.run_id if handle else f"trial-{i}",
+                    epoch=e,
+                    total_epochs=total,
+                    holdout_mae=holdout,
+                    val_mae=val,
+                    naive_mae=naive,
+                    reason=f"pruned by ASHA after epoch {e}" if status == "pruned" else None,
+                )
+                events.append(update)
+                if status != "running":
+                    live.discard(i)
+                    ended.append(update)
+                    if handle is not None:
+                        if val is not None:
+                            handle.write_metrics(
+                                {"val_mae": val, "naive_mae": naive}
+                                | {"best_epoch": e, "epochs_run": e}
+                            )
+                        handle.finish(
+                            "finished" if status == "finished" else "pruned", update.reason
+                        )
+    top = best(ended)
+    events.append(
+        SearchEnded(
+            study_id,
+            "finished",
+            0.5 * total * math.ceil(count / concurrent),
+            tuple(ranked(ended)),
+            top.trial if top else None,
+            study_dir=str(Path(store.root) / ".studies" / study_id) if store else None,
+        )
+    )
+    return events
+
+
 class ScriptedBackend(Backend):
     """A fake engine that replays scripted events at once, or one by one when ``paced``."""
 
@@ -208,6 +347,7 @@ class ScriptedBackend(Backend):
         worse: bool = False,
         run_dir: str | None = None,
         forecast_fails: str | None = None,
+        write_trials: bool = False,
     ) -> None:
         self.ready_seconds = ready_seconds
         self.paced = paced
@@ -216,13 +356,16 @@ class ScriptedBackend(Backend):
         self.worse = worse  # training runs forecast worse than the baselines
         self.run_dir = run_dir  # where finished runs say they were saved (nothing is written)
         self.forecast_fails = forecast_fails  # forecast requests fail with this message
+        self.write_trials = write_trials  # searches write their trials' run folders
         self._experiment: Experiment | None = None
         self.commands: list[tuple[Any, ...]] = []  # what the app asked for, in order
-        self.pending: deque[Event] = deque()
+        self.pending: deque[Event | SearchEvent] = deque()
         self._app: App | None = None
         self._token = 0
         self._kind: RunKind = "train"
         self._done = 0
+        self._searching = False  # the pending events are a search's
+        self._trials: dict[int, TrialUpdate] = {}  # the search's trials as last posted
         self.closed = False
 
     def start(self, app: App) -> None:
@@ -251,7 +394,19 @@ class ScriptedBackend(Backend):
                 for e in events
             ]
         self.pending = deque(events)
-        self._token, self._kind, self._done = token, kind, 0
+        self._token, self._kind, self._done, self._searching = token, kind, 0, False
+        if not self.paced:
+            self.advance(len(self.pending))
+
+    def search(
+        self, search_toml: str, runs_dir: str, address: str | None, resume: str | None, token: int
+    ) -> None:
+        """Replays a scripted search of the search file's text (read as the engine reads it)."""
+        self.commands.append(("search", search_toml, runs_dir, address, resume))
+        search = search_space.loads(search_toml)
+        store = RunStore(runs_dir) if self.write_trials else None
+        self.pending = deque(script_search(search, self.epochs, store=store, worse=self.worse))
+        self._token, self._searching, self._trials = token, True, {}
         if not self.paced:
             self.advance(len(self.pending))
 
@@ -262,6 +417,8 @@ class ScriptedBackend(Backend):
             event = self.pending.popleft()
             if isinstance(event, (EpochEnded, SweepPoint)):
                 self._done = event.epoch
+            elif isinstance(event, TrialUpdate):
+                self._trials[event.trial] = event
             post(self._app, RunEvent(self._token, event))
 
     def forecast(self, run_dir: str, steps: int) -> None:
@@ -280,7 +437,21 @@ class ScriptedBackend(Backend):
 
     def stop(self) -> None:
         self.commands.append(("stop",))
-        if self.pending and self._app is not None:
+        if self.pending and self._app is not None and self._searching:
+            self.pending.clear()
+            trials = [
+                dataclasses.replace(t, status="stopped", reason="stopped by user")
+                if t.status == "running"
+                else t
+                for t in self._trials.values()
+            ]
+            top = best(trials)
+            study = trials[0].study_id if trials else STUDY_ID
+            ended = SearchEnded(
+                study, "stopped", 1.0, tuple(ranked(trials)), top.trial if top else None
+            )
+            post(self._app, RunEvent(self._token, ended))
+        elif self.pending and self._app is not None:
             run_id = getattr(self.pending[0], "run_id", "")
             self.pending.clear()
             stopped = RunStopped(run_id, self._kind, self._done, "stopped by user")

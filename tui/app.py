@@ -42,7 +42,11 @@ from engine.events import (
     RunKind,
     RunStarted,
     RunStopped,
+    SearchEnded,
+    SearchEvent,
+    SearchStarted,
     SweepPoint,
+    TrialUpdate,
 )
 from engine.presets import PRESETS, as_edited
 from engine.runstore import RunStore
@@ -56,11 +60,18 @@ from tui.series_pane import SeriesPane
 if TYPE_CHECKING:
     from engine.lint import Lint
     from engine.series import Series
+    from tui.search_pane import SearchPane
     from tui.training_pane import TrainingPane
 
 # The hidden panes' modules (and what they import) load after the first frame, with the panes
 # themselves; so their titles are spelled here rather than read from their classes.
-PANES = {"series": SeriesPane.TITLE, "model": "Model", "training": "Training", "runs": "Runs"}
+PANES = {
+    "series": SeriesPane.TITLE,
+    "model": "Model",
+    "training": "Training",
+    "runs": "Runs",
+    "search": "Search",
+}
 MOVES = {f"show_pane('{name}')" for name in PANES} | {"leave_field"}  # F1 lists them in one row
 STATUS_INTERVAL = 0.5  # seconds between top-bar updates while epochs stream in
 QUIT_GRACE = 1.5  # seconds a live run gets to stop and save when the app quits
@@ -183,6 +194,10 @@ class SeqlabCommands(Provider):
         extra = getattr(pane, "palette_commands", None)  # e.g. the runs pane's export menu
         if extra is not None:
             yield from extra()
+        search = app.search_view
+        # a search starts from any pane, too
+        if search is not None and pane is not search and search.check_action("start", ()):
+            yield "Start the search (5, ctrl+g)", "Search pane", search.start_shown
         for binding in getattr(type(pane), "BINDINGS", []):
             if isinstance(binding, Binding):
                 from tui.screens import key_label
@@ -337,6 +352,14 @@ class SeqlabApp(App[None]):
             "4", "show_pane('runs')", "Runs", show=False, tooltip="Runs view", id="app.show_runs"
         ),
         Binding(
+            "5",
+            "show_pane('search')",
+            "Search",
+            show=False,
+            tooltip="Hyperparameter search view (Ray Tune)",
+            id="app.show_search",
+        ),
+        Binding(
             "escape",
             "leave_field",
             "Leave field",
@@ -419,10 +442,11 @@ class SeqlabApp(App[None]):
         """Mounts the hidden panes, then starts the engine: the first frame is not kept waiting."""
         from tui.model_pane import ModelPane
         from tui.runs_pane import RunsPane
+        from tui.search_pane import SearchPane
         from tui.training_pane import TrainingPane
 
         switcher = self.query_one("#panes", ContentSwitcher)
-        for pane in (ModelPane(), TrainingPane(), RunsPane(self.store)):
+        for pane in (ModelPane(), TrainingPane(), RunsPane(self.store), SearchPane()):
             if self._quitting or not switcher.is_attached:
                 return  # quit before the first frame was even done
             await switcher.add_content(pane)
@@ -467,7 +491,8 @@ class SeqlabApp(App[None]):
 
     @property
     def panes(self) -> list[Pane]:
-        return list(self.query(Pane).results(Pane))
+        # a walk by type, not a CSS query: the top bar asks several times a second during a run
+        return list(self.walk_children(Pane))
 
     @property
     def current_pane(self) -> Pane:
@@ -482,6 +507,45 @@ class SeqlabApp(App[None]):
         from tui.training_pane import TrainingPane
 
         return self.query_one("#training", TrainingPane)
+
+    @property
+    def search_view(self) -> SearchPane | None:
+        """The Search view once mounted (found once: the top bar and keys ask during runs)."""
+        view: SearchPane | None = getattr(self, "_search_view", None)
+        if view is None and self._panes_ready:
+            from tui.search_pane import SearchPane
+
+            view = next(iter(self.query("#search").results(SearchPane)), None)
+            self._search_view = view
+        return view
+
+    @property
+    def search_running(self) -> bool:
+        """Whether the Search view's search is running (the engine runs one thing at a time)."""
+        view = self.search_view
+        return view is not None and view.running
+
+    def _search_status(self) -> str | None:
+        """The top bar's run part while a search runs ("● search 3/10 trials")."""
+        view = self.search_view
+        return view.top_bar_text() if view is not None else None
+
+    def new_token(self) -> int:
+        """A token no run or search of this session has had (its events carry it)."""
+        self._token += 1
+        return self._token
+
+    def open_run(self, run_id: str) -> bool:
+        """Shows the saved run ``run_id`` opened in the Runs pane (a search's trial); False when
+        the runs folder has no such run."""
+        from tui.runs_pane import RunsPane
+
+        runs = self.pane("runs")
+        assert isinstance(runs, RunsPane)
+        if not runs.open_run(run_id):
+            return False
+        self.action_show_pane("runs")
+        return True
 
     # --- the experiment --------------------------------------------------------------------------
 
@@ -666,10 +730,13 @@ class SeqlabApp(App[None]):
             engine = "TF loading…"
         else:
             engine = f"[$error]TF {self.engine_state} (F2 log)[/]"
+        search = self._search_status() if self._panes_ready else None
         if self.live:
             runs: tuple[str, ...] = (
                 f"● {self.live.kind} {self.live.epoch}/{self.live.total or '?'}",
             )
+        elif search:
+            runs = (search,)
         elif self.last_result and self._panes_ready and not self.training.results_apply:
             runs = ("edited since the last run", "idle")  # its result is another experiment's
         else:
@@ -702,10 +769,13 @@ class SeqlabApp(App[None]):
         self.refresh_status()
 
     def on_run_event(self, message: RunEvent) -> None:
+        event = message.event
+        if isinstance(event, (SearchStarted, TrialUpdate, SearchEnded)):
+            self._search_event(message.token, event)  # the Search view's, by its own token
+            return
         live = self.live
         if live is None or message.token != live.token:
             return  # an event of a run the app no longer follows
-        event = message.event
         if isinstance(event, RunStarted):
             live.run_id, live.total = event.run_id, event.total_epochs
         elif isinstance(event, (EpochEnded, SweepPoint)):
@@ -740,6 +810,21 @@ class SeqlabApp(App[None]):
             self.refresh_bindings()
         self.refresh_status()
 
+    def _search_event(self, token: int, event: SearchEvent) -> None:
+        """A search's event goes to the Search view; its end lists its trials' runs."""
+        search = self.search_view
+        if search is None or not search.show_event(token, event):
+            return  # a search the view no longer follows
+        if isinstance(event, SearchEnded):
+            from tui.runs_pane import RunsPane
+
+            runs = self.pane("runs")
+            assert isinstance(runs, RunsPane)
+            runs.reload()
+            self.refresh_bindings()
+        if not isinstance(event, TrialUpdate) or event.status != "running":
+            self.refresh_status()
+
     # --- actions ---------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -747,16 +832,16 @@ class SeqlabApp(App[None]):
         if not self._panes_ready:
             return action not in ("stop", "fix", "use_lr")
         if action in ("train", "sweep"):
-            return None if self.live else True
+            return None if self.live or self.search_running else True
         if action == "stop":
-            return self.live is not None
+            return self.live is not None or self.search_running
         if action == "fix":
             from tui.model_pane import ModelPane
 
             model = self.pane("model")
             return isinstance(model, ModelPane) and model.can_fix()
         if action == "use_lr":
-            return bool(self.training.suggestions) and self.live is None
+            return bool(self.training.suggestions) and self.live is None and not self.search_running
         if action == "leave_field":
             return len(self.screen_stack) == 1  # in a dialog, escape is the dialog's
         if action in ("undo", "redo"):
@@ -774,6 +859,9 @@ class SeqlabApp(App[None]):
             return
         if self.live is not None:
             self.notify("A run is live: stop it first (ctrl+x).", severity="warning")
+            return
+        if self.search_running:  # the engine process runs one thing at a time
+            self.notify("A search is running: stop it first (ctrl+x).", severity="warning")
             return
         exp = self._experiment
         from engine.shapes import infer_experiment
@@ -816,6 +904,10 @@ class SeqlabApp(App[None]):
         self._start("sweep")
 
     def action_stop(self) -> None:
+        if self.live is None and self.search_running:
+            self.log_line("Stopping the search: each running trial stops and is saved…")
+            self.backend.stop()
+            return
         if self.live is None:
             return
         self.log_line(f"Stopping the {self.live.kind} run…")
@@ -1009,7 +1101,7 @@ class SeqlabApp(App[None]):
 
         general = [
             ("tab / shift+tab", "Next / previous field of the pane (after the last: the first)"),
-            ("1 2 3 4", "Series, Model, Training, Runs (outside text fields)"),
+            ("1 2 3 4 5", "Series, Model, Training, Runs, Search (outside text fields)"),
             ("esc", "Leave a text field (so letter keys work)"),
             ("ctrl+p", "Command palette: every action by name"),
         ]
@@ -1026,6 +1118,9 @@ class SeqlabApp(App[None]):
             ("Training charts", binding_rows(TrainingPane.BINDINGS)),
             ("Runs", RunsPane.help_rows()),
         ]
+        from tui.search_pane import SearchPane
+
+        groups.append(("Search (5)", SearchPane.help_rows()))
         from tui.lecture import LectureView
 
         groups.append(("Lecture view (f3)", binding_rows(LectureView.BINDINGS)))

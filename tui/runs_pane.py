@@ -231,6 +231,9 @@ def _why_none(info: RunInfo) -> str:
         if info.epochs == 0:
             return "it was stopped before its first epoch ended, so it kept nothing"
         return f"it was stopped{reason} before it saved one"
+    if info.status == "pruned":
+        # a search's trial its scheduler ended early; after an epoch it kept a model like a stop
+        return f"its search pruned it early{reason} before it saved one"
     if info.status == "failed":
         return f"it failed{reason}"
     if info.status == "interrupted":
@@ -256,8 +259,9 @@ def no_epochs_hint(info: RunInfo) -> str:
     """What the loss chart says for a saved run without a single epoch."""
     if info.status == "running":
         return "No epochs yet: this run is still on its first epoch."
-    if info.status in ("stopped", "failed", "interrupted"):
-        return f"No epochs: the run {info.status} before its first epoch ended."
+    if info.status in ("stopped", "pruned", "failed", "interrupted"):
+        done = "was pruned" if info.status == "pruned" else info.status
+        return f"No epochs: the run {done} before its first epoch ended."
     if info.status == "corrupt":
         return f"No epochs can be read: {info.reason or 'its history is damaged'}."
     return "No epochs saved with this run."
@@ -698,6 +702,22 @@ class RunsPane(ForecastKeys, Pane):
     @on(DataTable.RowSelected, "#runs-table")
     def _row_selected(self) -> None:
         self.action_open()
+
+    def open_run(self, run_id: str) -> bool:
+        """Reads the folder again and opens the run ``run_id`` (a search's trial, which may be on
+        other data: then every run is shown); False when there is no such run."""
+        self.reload()
+        if run_id not in {i.run_id for i in self.runs} and run_id in {
+            r.info.run_id for r in self.rows
+        }:
+            self.show_all = True
+            self._show_rows()
+        ids = [i.run_id for i in self.runs]
+        if run_id not in ids:
+            return False
+        self.query_one("#runs-table", DataTable).move_cursor(row=ids.index(run_id))
+        self.action_open()
+        return True
 
     def action_open(self) -> None:
         info = self._cursor_run()
