@@ -8,10 +8,11 @@ compared on the holdout slice's MAE (``search_space.METRIC``), never on the vali
 the best trial's validation MAE is its test score. Events: one ``SearchStarted``, a
 ``TrialUpdate`` per trial epoch and end, and one ``SearchEnded``, which is also returned.
 
-A stop request (Ctrl+C, SIGTERM, the app's stop key) sets the study's stop signal, a small Ray
-actor every trial watches, so each running trial stops within one batch and is saved as stopped;
-Tune's own Stopper ends the search. A stopped study resumes (``resume``): the trials that did not
-end (stopped, interrupted) run again with the same parameters, then new ones up to the count.
+A stop request (Ctrl+C, SIGTERM, the app's stop key) sets the study's stop signal (in the
+study's small Ray actor, which also numbers the trials), which every trial watches, so each
+running trial stops within one batch and is saved as stopped; Tune's own Stopper ends the search.
+A stopped study resumes (``resume``): the trials that did not end (stopped, interrupted) run again
+with the same parameters, then new ones up to the count.
 Seqlab resumes from its own study record rather than Tune's ``Tuner.restore``, because trials
 that stopped on request end normally as far as Tune knows, and Tune would not run them again.
 
@@ -96,8 +97,11 @@ def _searcher(
     ``told``: results of an earlier session, which TPE learns from without running them."""
     s = search.settings
     if s.searcher == "tpe":
+        import optuna
         from ray.tune.search.optuna import OptunaSearch
 
+        optuna.logging.get_logger("optuna")  # Optuna sets up its handler on first use: then ours
+        _logs_to_fd2(("optuna",))
         if rerun or not told:  # OptunaSearch takes rewards for all the given points or none
             return OptunaSearch(points_to_evaluate=rerun or None, seed=s.seed + session)
         return OptunaSearch(
@@ -155,7 +159,7 @@ def _start_ray(address: str | None) -> str:
         cpus = os.cpu_count() or 1
         ray.init(num_cpus=cpus, include_dashboard=False, **common)
         where = f"local Ray, {cpus} CPUs"
-    _ray_logs_to_fd2()
+    _logs_to_fd2(("ray", "ray.tune", "ray.train", "ray.data"))
     return where
 
 
@@ -181,11 +185,12 @@ def _has_token() -> bool:
     return Path(path).is_file()
 
 
-def _ray_logs_to_fd2() -> None:
-    """Ray's and Tune's Python log lines go where file descriptor 2 points now (the caller's
-    log, as for TensorFlow's native lines), not to the Python ``sys.stderr`` a terminal has."""
+def _logs_to_fd2(names: tuple[str, ...]) -> None:
+    """These libraries' Python log lines (Ray's, Tune's, Optuna's) go where file descriptor 2
+    points now (the caller's log, as for TensorFlow's native lines), not to the Python
+    ``sys.stderr`` a terminal has."""
     stream = os.fdopen(os.dup(2), "w", buffering=1, errors="backslashreplace")
-    for name in ("ray", "ray.tune", "ray.train", "ray.data"):
+    for name in names:
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
@@ -193,23 +198,41 @@ def _ray_logs_to_fd2() -> None:
         logger.propagate = False
 
 
-def _stop_signal() -> Any:
+def _study_desk(reruns: list[tuple[dict[str, Any], int]], taken: set[int]) -> Any:
+    """The study's state every trial process shares, as a small Ray actor: the stop signal, and
+    the trial numbers (Tune's trial ids differ between searchers, so seqlab numbers trials
+    itself, as they start)."""
     import ray
 
     @ray.remote(num_cpus=0)
-    class StopSignal:
-        """Set once by the driver; every trial asks it for the reason a few times a second."""
-
+    class StudyDesk:
         def __init__(self) -> None:
             self._reason: str | None = None
+            self._reruns = list(reruns)  # a resumed study's trials run again keep their numbers
+            self._taken = set(taken)
+            self._given: dict[str, int] = {}
 
         def set(self, reason: str) -> None:
+            """Set once by the driver; every trial asks for the reason a few times a second."""
             self._reason = self._reason or reason
 
         def reason(self) -> str | None:
             return self._reason
 
-    return StopSignal.remote()  # type: ignore[attr-defined]
+        def number(self, trial_id: str, params: dict[str, Any]) -> int:
+            """The trial's number: the one it had if it is a point run again, else the lowest
+            free one (numbers an earlier session gave but never started come first)."""
+            if trial_id not in self._given:
+                match = next((i for i, (p, _) in enumerate(self._reruns) if p == params), None)
+                if match is not None:
+                    n = self._reruns.pop(match)[1]
+                else:
+                    n = next(k for k in range(1, len(self._taken) + 2) if k not in self._taken)
+                self._taken.add(n)
+                self._given[trial_id] = n
+            return self._given[trial_id]
+
+    return StudyDesk.remote()  # type: ignore[attr-defined]
 
 
 def _previous(study: StudyHandle, store: StudyStore) -> tuple[list[TrialUpdate], list[TrialUpdate]]:
@@ -237,14 +260,18 @@ class _Driver:
         self.ended: dict[int, TrialUpdate] = {}  # trials that reached their own end
         self.params: dict[int, dict[str, Any]] = {}
         self.pruned: set[int] = set()  # trials the scheduler ended
+        self.numbers: dict[str, int] = {}  # Tune's trial id -> seqlab's trial number
 
     def stopping(self) -> bool:
         return self.stop.is_set()
 
     def number(self, trial: Any) -> int:
-        from engine.search_trial import trial_number
+        import ray
 
-        return trial_number(trial.trial_id, self.context.numbers, self.context.first_new)
+        if trial.trial_id not in self.numbers:
+            asked = self.context.desk.number.remote(trial.trial_id, dict(trial.config))
+            self.numbers[trial.trial_id] = ray.get(asked)
+        return self.numbers[trial.trial_id]
 
     def update(self, trial: Any, result: dict[str, Any], status: TrialStatus) -> TrialUpdate:
         n = self.number(trial)
@@ -422,17 +449,12 @@ def _tune(
         rerun += [g for g in search.grid() if g not in ended and g not in rerun]
         space = {p.path: tune.choice(list(p.values)) for p in search.space}
     count = len(rerun) if search.settings.searcher == "grid" else total - len(done)
-    # Tune numbers trials as it creates them, ahead of starting them: numbers it created but
-    # never started (the search was stopped) go to the first new trials of the next session
-    holes = tuple(n for n in range(1, max(recorded, default=0)) if n not in recorded)
-    signal = _stop_signal()
+    desk = _study_desk([(t.params, t.trial) for t in again], recorded)
     context = TrialContext(
         base_toml=config.dumps(_absolute(search.base)),
         runs_root=str(store.root.resolve()),
         study_id=study.study_id,
-        numbers=tuple(t.trial for t in again) + holes,
-        first_new=max(recorded, default=0) + 1,
-        signal=signal,
+        desk=desk,
     )
     told = [(t.params, t.holdout_mae) for t in done if t.holdout_mae is not None]
     session = len(recorded)
@@ -466,7 +488,7 @@ def _tune(
     )
     # seqlab's stop request, not Tune's own SIGINT handler, stops the search (and its trials)
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
-    with stop.watched(lambda: signal.set.remote(stop.by)):
+    with stop.watched(lambda: desk.set.remote(stop.by)):
         tuner.fit()
     _settle(driver, studies)
     status: Literal["finished", "stopped", "failed"] = "finished"

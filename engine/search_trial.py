@@ -37,21 +37,7 @@ class TrialContext:
     base_toml: str  # the base experiment (paths made absolute by the driver)
     runs_root: str
     study_id: str
-    numbers: tuple[int, ...]  # the numbers of the first trials: points run again, then gaps
-    first_new: int  # the number of the search's first new trial this session
-    signal: Any  # the study's stop signal (a Ray actor handle: engine.search.StopSignal)
-
-
-def trial_number(trial_id: str, numbers: tuple[int, ...], first_new: int) -> int:
-    """Seqlab's number for the trial Tune created as ``<experiment>_<index>``: Tune creates the
-    given points first, so a point run again (a resumed study's stopped trial) keeps its number;
-    the next trials take the rest of ``numbers`` (those an earlier session never started), then
-    count on from ``first_new`` (1 for a new study)."""
-    try:
-        index = int(trial_id.rsplit("_", 1)[-1])
-    except ValueError:
-        return first_new
-    return numbers[index] if index < len(numbers) else first_new + index - len(numbers)
+    desk: Any  # the study's stop signal and trial numbers (a Ray actor: engine.search)
 
 
 class SeqlabTrial(tune.Trainable):
@@ -65,7 +51,9 @@ class SeqlabTrial(tune.Trainable):
 
     def _begin(self, params: dict[str, Any]) -> None:
         ctx = self._context
-        number = trial_number(self.trial_id, ctx.numbers, ctx.first_new)
+        import ray
+
+        number = ray.get(ctx.desk.number.remote(self.trial_id, dict(params)), timeout=60)
         self._events: queue.Queue[Any] = queue.Queue()
         self._go = threading.Semaphore(0)
         self._stop = StopRequest()
@@ -99,7 +87,7 @@ class SeqlabTrial(tune.Trainable):
         import ray
 
         try:
-            return ray.get(self._context.signal.reason.remote(), timeout=5)
+            return ray.get(self._context.desk.reason.remote(), timeout=5)
         except Exception:  # noqa: BLE001 - the driver has gone: stop as it would have asked
             return "the search's driver ended"
 

@@ -246,3 +246,17 @@ def test_a_search_on_a_ray_cluster_by_address(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_tpe_search_numbers_its_trials_and_prints_nothing_of_optuna(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    search = SEARCH.replace("trials = 6", 'trials = 3\nsearcher = "tpe"\nscheduler = "none"')
+    done = run_search(str(search_file(tmp_path, search)), "--runs", str(runs))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr == ""  # Optuna's log lines go to search.log too
+    assert "3 trials of tiny (tpe searcher, no early stopping)" in done.stdout
+    for n in (1, 2, 3):
+        assert f"trial {n}/3  finished  epochs 10/10" in done.stdout
+    infos = RunStore(runs).runs()
+    assert sorted(i.trial for i in infos) == [1, 2, 3]
+    assert {i.status for i in infos} == {"finished"}
