@@ -5,7 +5,8 @@
 2. Epoch time in the app vs headless: the course RNN trained with ``seqlab run`` and in the app
    (ctrl+t), interleaved; per-epoch seconds as the trainer recorded them in history.csv.
 3. Key press -> screen during training: ``l`` (toggle log y) until the loss chart's title changes,
-   while the course RNN trains, and the same with the app idle.
+   while the course RNN trains (from its fifth epoch, with epochs streaming in), and the same
+   with the app idle.
 
 Usage: python bench/bench_tui.py [--rounds N] [--epochs N] [--first-frame-only]. Needs tmux and the
 installed project.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import re
 import shutil
 import statistics
 import subprocess
@@ -28,6 +30,7 @@ from pathlib import Path
 from engine import config
 from engine.presets import get_preset
 
+STREAMING_FROM = 5  # the epoch from which key presses count as "during training"
 BARE_APP = """
 from textual.app import App
 from textual.widgets import Static
@@ -71,6 +74,16 @@ class Term:
         return subprocess.run(
             ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
         ).stdout
+
+    def wait_for_epoch(self, epoch: int, timeout: float = 120.0) -> None:
+        """Until the top bar says the run is at ``epoch`` or later ("● train 12/500")."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            found = re.search(r"● train (\d+)/", self.screen())
+            if found and int(found.group(1)) >= epoch:
+                return
+            time.sleep(0.05)
+        raise SystemExit(f"the run did not reach epoch {epoch} in {timeout:.0f} s")
 
     def wait_for(self, text: str, timeout: float = 120.0, poll: float = 0.005) -> float:
         """Seconds since the session started until ``text`` is on screen."""
@@ -151,8 +164,9 @@ def key_latency(term: Term, presses: int) -> list[float]:
     return out
 
 
-def latencies(home: Path, presses: int) -> tuple[list[float], list[float]]:
-    term = Term(f"SEQLAB_HOME={home} {seqlab()}")
+def latencies(home: Path, presses: int, long_run: Path) -> tuple[list[float], list[float]]:
+    """Key latency idle, then while ``long_run`` (too many epochs to end first) streams in."""
+    term = Term(f"SEQLAB_HOME={home} {seqlab()} {long_run}")
     try:
         term.wait_for("TF ready")
         term.keys("3")
@@ -162,9 +176,13 @@ def latencies(home: Path, presses: int) -> tuple[list[float], list[float]]:
         if len(idle) % 2:
             term.keys("l")
         term.keys("C-t")
-        term.wait_for("● train")
-        time.sleep(2.0)  # past XLA compilation: epochs are streaming in
+        # presses start once epochs stream in (compiled, the chart growing), not while compiling
+        term.wait_for_epoch(STREAMING_FROM, timeout=300)
         busy = key_latency(term, presses)
+        if "● train" not in term.screen():
+            print("note: the run ended before the last press; some presses were not during it")
+        term.keys("C-x")
+        term.wait_for("stopped", timeout=60, poll=0.1)
         term.keys("C-q")
         time.sleep(1.5)
     finally:
@@ -221,7 +239,10 @@ def main() -> None:
     print(f"epoch time, in the app:            {fmt(in_app)}")
     print(f"  ratio app / headless: {statistics.median(in_app) / statistics.median(headless):.3f}")
 
-    idle, busy = latencies(work / "home-keys", args.presses)
+    long_run = work / "course-rnn-long.toml"
+    train = dataclasses.replace(exp.train, epochs=100_000)
+    long_run.write_text(config.dumps(dataclasses.replace(exp, train=train)))
+    idle, busy = latencies(work / "home-keys", args.presses, long_run)
     print(f"key -> screen, app idle:          {fmt(idle, 1000, 'ms')}")
     print(f"key -> screen, during training:   {fmt(busy, 1000, 'ms')}")
     keepalive.close()
