@@ -207,23 +207,33 @@ def experiment_from_dict(data: Any, source: str | None = None) -> Experiment:
     return require_valid(Experiment(**kwargs), source)
 
 
-def loads(text: str, source: str | None = None) -> Experiment:
+def parse_toml(text: str, source: str | None, what: str) -> dict[str, Any]:
+    """TOML text as a dict; bad TOML is one SeqlabError naming the source (or ``what``)."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SeqlabError(f"{source or 'experiment'}: not valid TOML ({exc})") from None
-    return experiment_from_dict(data, source)
+        raise SeqlabError(f"{source or what}: not valid TOML ({exc})") from None
+
+
+def read_file(path: str | Path, what: str, article: str = "a") -> tuple[str, Path]:
+    """A text file's contents and its path; a missing or unreadable one is one SeqlabError
+    naming it as ``what`` ("experiment file", "search file")."""
+    p = Path(path).expanduser()
+    try:
+        return p.read_text(encoding="utf-8"), p
+    except FileNotFoundError:
+        raise SeqlabError(f"{p}: no such {what}") from None
+    except IsADirectoryError:
+        raise SeqlabError(f"{p}: is a folder, not {article} {what}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeqlabError(f"{p}: cannot read the {what} ({exc})") from None
+
+
+def loads(text: str, source: str | None = None) -> Experiment:
+    return experiment_from_dict(parse_toml(text, source, "experiment"), source)
 
 
 def load(path: str | Path) -> Experiment:
     """Reads an experiment file; a missing or unreadable file is a SeqlabError with one message."""
-    p = Path(path).expanduser()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SeqlabError(f"{p}: no such experiment file") from None
-    except IsADirectoryError:
-        raise SeqlabError(f"{p}: is a folder, not an experiment file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SeqlabError(f"{p}: cannot read the experiment file ({exc})") from None
+    text, p = read_file(path, "experiment file", "an")
     return loads(text, str(p))

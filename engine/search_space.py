@@ -26,13 +26,12 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from engine import config, presets, shapes
-from engine.errors import ConfigError, FieldProblem, SeqlabError
+from engine.errors import ConfigError, FieldProblem
 from engine.specs import (
     LAYER_KINDS,
     Experiment,
@@ -422,24 +421,12 @@ def trials_of(search: Search) -> int:
 
 
 def loads(text: str, source: str | None = None) -> Search:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SeqlabError(f"{source or 'search'}: not valid TOML ({exc})") from None
-    return search_from_dict(data, source)
+    return search_from_dict(config.parse_toml(text, source, "search"), source)
 
 
 def load(path: str | Path) -> Search:
     """Reads a search file (an experiment with ``[search]``, or ``[search]`` naming a base)."""
-    p = Path(path).expanduser()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SeqlabError(f"{p}: no such search file") from None
-    except IsADirectoryError:
-        raise SeqlabError(f"{p}: is a folder, not a search file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SeqlabError(f"{p}: cannot read the search file ({exc})") from None
+    text, p = config.read_file(path, "search file")
     return loads(text, str(p))
 
 
