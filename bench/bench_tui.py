@@ -15,6 +15,7 @@ installed project.
 from __future__ import annotations
 
 import argparse
+import compileall
 import csv
 import dataclasses
 import re
@@ -27,6 +28,8 @@ import time
 import uuid
 from pathlib import Path
 
+import engine
+import tui
 from engine import config
 from engine.presets import get_preset
 
@@ -213,6 +216,10 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         sys.exit("tmux is needed")
+    # Bytecode as an installed app has it after its first launch: with PYTHONDONTWRITEBYTECODE set
+    # (as in some containers) every launch would otherwise compile each edited module again.
+    for package in (engine, tui):
+        compileall.compile_dir(next(iter(package.__path__)), quiet=1)
     work = Path(tempfile.mkdtemp(prefix="bench-tui-"))
     # One idle session for the whole run keeps the tmux server up: starting a session while the
     # server is exiting (its last session just closed) fails, and a cold server skews timings.

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from pilot import log_text, make_app, pilot_test, ready, type_into
+from textual.events import ScreenResume
 from textual.widgets import Input, RichLog, Select, Static
 
 from engine.presets import PRESETS
-from tui.app import SeqlabCommands
+from tui.app import MainScreen, SeqlabCommands
+from tui.entry import main
 from tui.screens import HelpScreen, LogScreen
 
 FIRST_FRAME_IMPORTS = """
@@ -40,6 +43,46 @@ def test_first_frame_imports_no_numpy_plotext_or_tensorflow(python_subprocess):
     done = python_subprocess(FIRST_FRAME_IMPORTS)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+@pilot_test
+async def test_a_collector_paused_for_the_start_up_runs_again_after_the_first_frame(tmp_path):
+    """The entry point pauses garbage collection for the start-up; the app resumes it."""
+    gc.disable()
+    try:
+        app = make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await ready(pilot, app)
+            assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_a_launch_that_fails_before_the_app_leaves_the_collector_running(tmp_path, capsys):
+    assert main([str(tmp_path / "missing.toml")]) == 2
+    assert "missing.toml" in capsys.readouterr().err
+    assert gc.isenabled()
+
+
+@pilot_test
+async def test_the_first_resume_keeps_the_mount_styles_a_later_one_restyles(tmp_path, monkeypatch):
+    restyled: list[str] = []
+    original = MainScreen.update_node_styles
+
+    def update_node_styles(screen: MainScreen, animate: bool = True) -> None:
+        restyled.append(screen.id or "")
+        original(screen, animate)
+
+    monkeypatch.setattr(MainScreen, "update_node_styles", update_node_styles)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        assert isinstance(app.screen, MainScreen)
+        assert restyled == []  # styled once, as the widgets mounted
+        app.screen.post_message(ScreenResume())  # as Textual resumes it (e.g. a theme change)
+        await pilot.pause()
+        assert restyled == ["_default"]  # a later resume styles again, as Textual asks
 
 
 @pilot_test

@@ -10,6 +10,7 @@ no TensorFlow, directly or through ``engine.training``: the engine process does.
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import shlex
 import signal
@@ -29,6 +30,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.css.query import NoMatches
+from textual.events import ScreenResume
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Input, Static
@@ -81,6 +83,24 @@ PALETTE_KEY_WIDTH = 13  # the footer's palette key, docked at its right, and its
 def _breakpoint(size: int, breakpoints: list[tuple[int, str]]) -> str:
     """The class of the largest breakpoint ``size`` reaches (as Textual's Screen picks it)."""
     return max((b for b in breakpoints if size >= b[0]), default=breakpoints[0])[1]
+
+
+class MainScreen(Screen[None]):
+    """The app's own screen; its first resume does not style every widget a second time.
+
+    Textual resumes the default screen just after its widgets were styled as they mounted and asks
+    it to style them all again, a large part of the first frame's work. Nothing can have
+    changed in between (the breakpoint classes are set before compose, a change of class or focus
+    restyles what it touches), so the first resume skips it; later resumes (back from a dialog)
+    still do it.
+    """
+
+    _resumed = False
+
+    def on_screen_resume(self, event: ScreenResume) -> None:  # runs before Screen's own handler
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
 
 @dataclass
@@ -409,6 +429,9 @@ class SeqlabApp(App[None]):
 
     # --- layout ----------------------------------------------------------------------------------
 
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         # The screen's breakpoint classes, set now as its first resize would set them: every
         # widget is then styled once for the first frame instead of once more on that resize.
@@ -466,6 +489,9 @@ class SeqlabApp(App[None]):
             for sig in (signal.SIGHUP, signal.SIGTERM):
                 # The terminal went away (SSH drop) or we were asked to end: save the run, exit.
                 loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
+        if not gc.isenabled():  # paused for the start-up by seqlab's entry point (tui.entry)
+            gc.freeze()  # what exists now lives as long as the app: later passes skip it
+            gc.enable()
 
     @property
     def panes_ready(self) -> bool:

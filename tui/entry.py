@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -13,6 +14,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args[0].startswith("-") or args[0] in cli.command_names():
             return cli.main(args)
-    from tui.launch import launch
+    # The collector pauses until the app's first frame (SeqlabApp resumes it, and so does the end
+    # of a launch that fails before): starting up makes tens of thousands of objects that live as
+    # long as the app (modules, classes, styles), and full passes over them free nothing but hold
+    # the first frame back.
+    gc.disable()
+    try:
+        from tui.launch import launch
 
-    return launch(args[0] if args else None)
+        return launch(args[0] if args else None)
+    finally:
+        gc.enable()
