@@ -17,7 +17,7 @@ from pilot import (
     type_into,
 )
 from scripted import script_sweep, script_train
-from textual.widgets import Input, ProgressBar, Static
+from textual.widgets import Input, ProgressBar, RichLog, Static
 
 from engine.events import BatchProgress, EpochEnded, RunFailed, RunStarted, RunStopped
 from engine.presets import get_preset
@@ -865,3 +865,29 @@ async def test_the_sweep_chart_says_what_each_suggestion_is(tmp_path):
         assert "falls fastest" in text
         markers = {t.marker for t in app.query_one("#sweep-chart", Chart).figure.traces}
         assert len(markers) == 4  # the loss and each suggestion apart without colour
+
+
+@pilot_test
+async def test_streamed_charts_wait_after_a_key_drew_them_and_the_log_does_not(tmp_path):
+    app = make_app(tmp_path, paced=True, epochs=40)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("3", "ctrl+t")
+        await pilot.pause()
+        app.backend.advance(6)  # RunStarted and epochs 1-5
+        await pilot.pause(0.7)
+        app.query_one("#charts").focus()
+        await pilot.press("l")  # a key draws the loss chart at once, with every epoch so far
+        await pilot.pause()
+        chart = app.query_one("#loss-chart", Chart)
+        assert chart.figure.ylog and len(chart.figure.traces[0].x) == 5
+        app.backend.advance(5)  # epochs 6-10 stream in
+        await pilot.pause(0.7)  # one streamed update (UPDATE_INTERVAL) later
+        drawn = "\n".join(strip.text for strip in app.query_one("#log", RichLog).lines)
+        assert "10/40 loss" in drawn  # the log follows the stream
+        assert len(chart.figure.traces[0].x) == 5  # the charts wait (CHART_INTERVAL)
+        for _ in range(30):  # then they follow, at a later streamed update
+            await pilot.pause(0.1)
+            if len(chart.figure.traces[0].x) == 10:
+                break
+        assert len(chart.figure.traces[0].x) == 10

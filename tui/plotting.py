@@ -37,7 +37,7 @@ from tui.numbers import fmt_number, shown
 Values: TypeAlias = Sequence[float] | np.ndarray  # one coordinate of a trace
 TickLabel: TypeAlias = Callable[[float], str]  # an x position's tick label ("" for none)
 
-POINTS_PER_COLUMN = 4  # braille has 2 dots a column; min and max of each half keep every spike
+ENVELOPE_POINTS_PER_COLUMN = 2  # the lowest and highest point of each column keep every spike
 LARGEST = 1e30  # beyond this plotext's arithmetic overflows; such a loss has diverged anyway
 Y_AXIS_COLUMNS = 8  # what plotext's y tick labels and frame take of a chart's width
 TICK_GAP = 2  # columns between two x tick labels
@@ -304,7 +304,7 @@ def draw(plt: Any, figure: Figure, width: int | None = None) -> bool:
     """
     plt.clear_figure()
     drawn: list[tuple[np.ndarray, np.ndarray, Trace]] = []
-    max_points = width * POINTS_PER_COLUMN if width else None
+    max_points = width * ENVELOPE_POINTS_PER_COLUMN if width else None
     for trace in figure.traces:
         xa, ya = clean(trace.x, trace.y, figure.xlog, figure.ylog, max_points)
         if len(xa):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -141,6 +142,9 @@ FORECAST_FIELDS = field_defs(
 )
 LOG_LINES = 2000
 UPDATE_INTERVAL = 0.5  # seconds between screen updates while events stream in
+# While events stream in, the charts are drawn at most this often, and not this soon after a key
+# drew one: each chart is a plotext build on the UI thread, and a key waits for one in progress.
+CHART_INTERVAL = 1.0
 CHARTS = ("loss-chart", "lr-chart", "sweep-chart", "forecast-chart")
 CHART_NAMES = ("loss", "learning rate", "LR sweep", "forecast")
 # What events mark as changed ("train", "sweep", "forecast") -> the charts ``redraw`` draws.
@@ -418,6 +422,7 @@ class TrainingPane(ForecastKeys, Pane):
         self._progress: tuple[int, float] | None = None  # (total, done), done within an epoch
         self._dirty: set[str] = set()
         self._flush_timer: Timer | None = None
+        self._charts_drawn = 0.0  # when a flush or a key last drew charts (time.monotonic)
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -722,7 +727,8 @@ class TrainingPane(ForecastKeys, Pane):
 
         ``charts_in_turn`` (events streaming in): each chart is drawn in a frame of its own after
         the rest, so that a key pressed meanwhile waits for one chart's build, not for all of
-        them and the log's layout together."""
+        them and the log's layout together; and the charts wait while CHART_INTERVAL has not
+        passed since charts were last drawn."""
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
@@ -739,8 +745,13 @@ class TrainingPane(ForecastKeys, Pane):
             total, done = self._progress
             self.query_one("#progress", ProgressBar).update(total=total, progress=done)
             self._progress = None
+        if charts_in_turn and time.monotonic() - self._charts_drawn < CHART_INTERVAL:
+            if self._dirty:
+                self._schedule()  # the charts follow at a later flush
+            return
         charts = [c for part, cs in CHART_PARTS.items() if part in self._dirty for c in cs]
         self._dirty.clear()
+        self._charts_drawn = time.monotonic()
         if charts_in_turn:
             self._redraw_in_turn(charts)
         else:
@@ -854,6 +865,8 @@ class TrainingPane(ForecastKeys, Pane):
         """Rebuilds the charts' figures: "all", "train" (loss and LR), or one chart ("loss",
         "lr", "sweep", "forecast"); ``at_once`` for a key press (``Chart.show``). A key redraws
         only the charts it changes: each chart drawn is a plotext build on the UI thread."""
+        if at_once:
+            self._charts_drawn = time.monotonic()  # streamed chart updates wait (CHART_INTERVAL)
         last_n = ZOOMS[self.zoom]
         if which in ("all", "train", "loss"):
             loss = loss_figure(
