@@ -30,7 +30,6 @@ import io
 import json
 import os
 import re
-import secrets
 import shutil
 import socket
 import stat
@@ -859,7 +858,7 @@ class RunStore:
                 f"run {name}: not deleted: it is running (process {status.get('pid')}); "
                 "stop it first"
             )
-        hidden = root / f".deleting-{name}-{secrets.token_hex(3)}"
+        hidden = root / f".deleting-{name}-{_random_hex(3)}"
         try:
             os.rename(target, hidden)
         except OSError as exc:
@@ -899,6 +898,12 @@ def _mtime(path: Path) -> str:
         return ""
 
 
+def _random_hex(n: int) -> str:
+    """``n`` random bytes as hex, as ``secrets.token_hex`` makes them: without importing
+    ``secrets``, whose hmac and OpenSSL load before the app's first frame otherwise."""
+    return os.urandom(n).hex()
+
+
 def new_run_id(name: str, kind: RunKind) -> str:
     """A run's folder name: the time, the experiment, the kind and a random suffix."""
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(name)}-{kind}-{secrets.token_hex(2)}"
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(name)}-{kind}-{_random_hex(2)}"
