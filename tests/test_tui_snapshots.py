@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pilot import SAVED_BACKTEST, modern, saved_future
+from pilot import SAVED_BACKTEST, modern, ready, saved_future
 from scripted import ScriptedBackend
 
 from engine.presets import get_preset
@@ -46,10 +46,7 @@ def steps(*keys: str, charts: bool = False):
     letters, which a focused field would take)."""
 
     async def run(pilot) -> None:
-        for _ in range(200):
-            if pilot.app.panes_ready:
-                break
-            await pilot.pause(0.01)
+        await ready(pilot, pilot.app)
         for i, key in enumerate(keys):
             await pilot.press(key)
             await pilot.pause()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pilot import ready
 from scripted import ScriptedBackend
 from textual.widgets import Input
 
@@ -32,10 +33,7 @@ def steps(*keys: str, focus: str = "", epochs: str = ""):
 
     async def run(pilot) -> None:
         app = pilot.app
-        for _ in range(200):
-            if app.panes_ready:
-                break
-            await pilot.pause(0.01)
+        await ready(pilot, app)
         if epochs:
             await pilot.press("3")
             app.query_one("#train-epochs", Input).value = epochs

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pilot import ready
 from scripted import ScriptedBackend
 
 from engine.presets import get_preset
@@ -27,10 +28,7 @@ def lecture(*keys: str):
     """A run_before that waits for every pane, opens the lecture view, then presses keys."""
 
     async def run(pilot) -> None:
-        for _ in range(200):
-            if pilot.app.panes_ready:
-                break
-            await pilot.pause(0.01)
+        await ready(pilot, pilot.app)
         await pilot.press("f3")
         await pilot.pause()
         for key in keys:

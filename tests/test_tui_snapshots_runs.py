@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pilot import ready
 from scripted import ScriptedBackend
 
 from engine.presets import get_preset
@@ -33,10 +34,7 @@ def steps(*keys: str):
     """A run_before that waits for every pane, presses keys and lets the charts repaint."""
 
     async def run(pilot) -> None:
-        for _ in range(200):
-            if pilot.app.panes_ready:
-                break
-            await pilot.pause(0.01)
+        await ready(pilot, pilot.app)
         for key in keys:
             await pilot.press(key)
             await pilot.pause()

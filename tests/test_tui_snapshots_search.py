@@ -12,6 +12,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from pilot import ready
 from scripted import ScriptedBackend
 from textual.widgets import Input
 
@@ -47,10 +48,7 @@ def steps(start: bool = True, advance: int | None = None, bad_domain: bool = Fal
 
     async def run(pilot) -> None:
         app = pilot.app
-        for _ in range(200):
-            if app.panes_ready:
-                break
-            await pilot.pause(0.01)
+        await ready(pilot, app)
         await pilot.press("5")
         await pilot.pause()
         for filter_text, domain in (
