@@ -891,3 +891,34 @@ async def test_streamed_charts_wait_after_a_key_drew_them_and_the_log_does_not(t
             if len(chart.figure.traces[0].x) == 10:
                 break
         assert len(chart.figure.traces[0].x) == 10
+
+
+@pilot_test
+async def test_streamed_log_lines_repaint_the_log_without_laying_out_the_screen(tmp_path):
+    app = make_app(tmp_path, paced=True, epochs=80)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("3", "ctrl+t")
+        await pilot.pause()
+        log = app.query_one("#log", RichLog)
+        app.backend.advance(41)  # RunStarted and 40 epochs: more lines than the log's height
+        await pilot.pause(0.7)
+        assert log.show_vertical_scrollbar  # the scrollbar appeared (that lays the screen out)
+        layouts = []
+        screen = app.screen
+        refresh_layout = screen._refresh_layout
+
+        def counted(*args, **kwargs):
+            layouts.append(kwargs.get("scroll", False))
+            return refresh_layout(*args, **kwargs)
+
+        screen._refresh_layout = counted
+        app.backend.advance(20)  # epochs 41-60
+        await pilot.pause(0.7)
+        screen._refresh_layout = refresh_layout
+        assert not [scroll for scroll in layouts if not scroll]  # no full layout for the lines
+        assert log.virtual_size.height == len(log.lines)
+        assert log.vertical_scrollbar.window_virtual_size == len(log.lines)
+        assert log.scroll_y == log.max_scroll_y  # still following the end
+        bottom = log.lines[-1].text
+        assert "60/80 loss" in bottom

@@ -37,6 +37,8 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.timer import Timer
 from textual.widgets import ProgressBar, RichLog, Static
 
@@ -223,6 +225,12 @@ class RunLog(RichLog):
     width, once it has one; when the width changes (shown again, resized) every line is fitted
     again."""
 
+    # Each write grows the log's virtual height. As Widget's reactive that lays the whole screen
+    # out, every half second while a run streams: the costliest frame then, and a key pressed
+    # meanwhile waits for it. Only the log and its scrollbars depend on the height, so they are
+    # updated here; a scrollbar appearing or going still lays the screen out (that reactive does).
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(wrap=True, markup=True, max_lines=LOG_LINES, min_width=20, **kwargs)
         self.entries: deque[tuple[str, ...]] = deque(maxlen=LOG_LINES)
@@ -260,6 +268,9 @@ class RunLog(RichLog):
         for variants in self._pending:
             self.write(fitting(variants, width), width=width)
         self._pending.clear()
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self._scroll_update(size)
 
     def on_resize(self, event: events.Resize) -> None:
         self.call_after_refresh(self.flush)
