@@ -607,3 +607,45 @@ def test_sweep_key_lines_say_what_each_rate_is_and_which_is_recommended():
         "+ steep: where the loss falls fastest",
         "x minimum: lowest loss ÷ 10",
     ]
+
+
+def test_the_chart_draws_plotexts_own_characters_and_colours():
+    """The lines the chart gives the screen are plotext's build of the figure, cell for cell:
+    the same characters in the same colours as its ANSI text decoded by Rich."""
+    from rich.text import Text
+
+    from tui.plotting import draw, under_lines
+
+    async def scenario() -> None:
+        app = ChartApp()
+        async with app.run_test(size=(70, 20)) as pilot:
+            chart = app.query_one(Chart)
+            figure = forecast_figure(forecast_view())
+            chart.show(figure, at_once=True)
+            await pilot.pause()
+            drawn = [chart.render_line(y) for y in range(chart.size.height)]
+            plot = chart.plt  # the same figure through plotext's own text
+            draw(plot, figure, chart.size.width)
+            height = chart.size.height - len(under_lines(figure, chart.size.width))
+            plot.plotsize(chart.size.width, height)
+            plot._set_size(chart.size.width, height)
+            plot.theme(chart._get_plotext_theme_name(app.theme))
+            expected = Text.from_ansi(plot.build().removesuffix("\n")).split("\n")
+            assert len(expected) == height
+            colours, base = set(), chart.visual_style.rich_style
+            for strip, text in zip(drawn, expected, strict=False):
+                assert strip.text == text.plain
+                for x in range(len(text.plain)):
+                    # on the widget's own style, as the screen draws any text of it
+                    want = base + text.get_style_at_offset(app.console, x)
+                    got = strip.crop(x, x + 1)
+                    style = next(iter(got)).style
+                    assert (style.color, style.bgcolor) == (want.color, want.bgcolor), (
+                        x,
+                        strip.text,
+                    )
+                    colours.add(style.color)
+            assert len(colours) >= 3  # axes, the actual values and the forecast at least
+            assert drawn[-1].text == figure.caption[0]  # then the line under the plot
+
+    asyncio.run(scenario())

@@ -1,8 +1,9 @@
 """The app's chart widget: shows a ``tui.plotting.Figure`` in a textual-plotext plot.
 
 ``Chart`` rebuilds the whole plotext figure from its ``Figure`` on every render (see
-``tui.plotting`` for why). Updates are coalesced to at most ``MAX_FPS`` renders a second, fewer
-when a build is slow (``REPAINT_COST_FACTOR``), so that charts cannot starve a training run of CPU.
+``tui.plotting`` for why) and gives Textual the lines of plotext's cells (``Chart.render_line``).
+Updates are coalesced to at most ``MAX_FPS`` renders a second, fewer when a build is slow
+(``REPAINT_COST_FACTOR``), so that charts cannot starve a training run of CPU.
 A figure's caption (e.g. the interval's coverage) and key lines (what its lines mean) go under
 the plot.
 
@@ -12,14 +13,19 @@ view: its window, scrolling, the residual and backtest views, and steps past the
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
 
+from plotext import _utility as plotext_utility
 from rich.align import Align
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import RenderResult
 from textual.binding import Binding
+from textual.strip import Strip
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
@@ -133,7 +139,7 @@ class Chart(PlotextPlot):
     def __init__(self, hint: str = "No data yet.", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._figure = Figure(hint=hint)
-        self._rendered: tuple[Figure, tuple[object, ...], RenderResult] | None = None
+        self._rendered: tuple[Figure, tuple[object, ...], list[Strip] | RenderResult] | None = None
         self._last_refresh = 0.0
         self._build_seconds = 0.0  # how long the last build took
         self._timer: Timer | None = None
@@ -171,17 +177,34 @@ class Chart(PlotextPlot):
         self._last_refresh = time.monotonic()
         self.refresh()
 
+    def render_line(self, y: int) -> Strip:
+        """A line of the drawn plot, or of the hint (which Textual renders from ``render``)."""
+        drawn = self._drawn()
+        if not isinstance(drawn, list):
+            return super().render_line(y)
+        return drawn[y] if y < len(drawn) else Strip.blank(self.size.width)
+
     def render(self) -> RenderResult:
-        """Builds the figure afresh, unless the same figure was just built at the same size."""
-        if self.size.width < 8 or self.size.height < 3:
-            return Text("")
+        """What the chart draws: the hint, or the plot's lines as text (for tests and tools;
+        the screen takes the plot's lines from ``render_line``)."""
+        drawn = self._drawn()
+        if isinstance(drawn, list):
+            return Text("\n".join(strip.text for strip in drawn))
+        return drawn
+
+    def _drawn(self) -> list[Strip] | RenderResult:
+        """The figure at the widget's size: the plot's lines, or a renderable (a hint; nothing
+        when too small). Built afresh unless the same figure was just built at the same size."""
         figure, key = self._figure, (self.size, self.app.theme, self.theme)
         if self._rendered is not None and self._rendered[0] is figure and self._rendered[1] == key:
             return self._rendered[2]
         self.renders += 1
         start = time.perf_counter()
-        if not is_empty(figure) and draw(self.plt, figure, self.size.width):
-            result = self._build(under_lines(figure, self.size.width))
+        result: list[Strip] | RenderResult
+        if self.size.width < 8 or self.size.height < 3:
+            result = Text("")
+        elif not is_empty(figure) and draw(self.plt, figure, self.size.width):
+            result = self._plot_lines(under_lines(figure, self.size.width))
         else:
             text = Text(justify="center")
             if figure.title:
@@ -192,19 +215,57 @@ class Chart(PlotextPlot):
         self._build_seconds = time.perf_counter() - start
         return result
 
-    def _build(self, under: list[str]) -> RenderResult:
-        """The drawn plot, shorter by the lines that go under it (as ``PlotextPlot.render``
-        builds it, which has no room for them); a chart too short for them drops them."""
+    def _plot_lines(self, under: list[str]) -> list[Strip]:
+        """The drawn plot as the screen's lines, then the lines that go under it (a chart too
+        short for them drops them).
+
+        Written here rather than taken from ``PlotextPlot.render``: that joins plotext's cells
+        into one ANSI string that Rich parses back and Textual converts again, which took longer
+        than plotext's drawing itself and held back every key that redraws a chart. These lines
+        come from plotext's cells, with one style per colour triple, decoded from plotext's own
+        ANSI codes once (so the colours are the same)."""
         if under and self.size.height - len(under) < 5:
             under = under[: max(0, self.size.height - 5)]
-        if not under:
-            return super().render()
         width, height = self.size.width, self.size.height - len(under)
-        self.plt.plotsize(width, height)
-        self.plt._set_size(width, height)  # see PlotextPlot.render: plotsize alone may not stick
-        self.plt.theme(self._get_plotext_theme_name(self.app.theme))
-        text = Text.from_ansi(self.plt.build().removesuffix("\n"))
-        for line in under:
-            text.append("\n")
-            text.append(line, style="italic")
-        return text
+        plt: Any = self.plt  # plotext's internals below are not in textual-plotext's stubs
+        plt.plotsize(width, height)
+        plt._set_size(width, height)  # see PlotextPlot.render: plotsize alone may not stick
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        plt._set_sizes()  # plotext's build(), less the ANSI text it would also make
+        plt._build_matrix()
+        matrix = plt.monitor.matrix
+        base = self.visual_style.rich_style
+        styles: dict[tuple[object, object, object], Style] = {}  # a cell's colours: its style
+        same: dict[Style, Style] = {}  # one object per style, so runs of it compare by identity
+        lines = []
+        for row in reversed(matrix.Rows):
+            markers = matrix.marker[row]
+            cells = zip(
+                matrix.fullground[row], matrix.style[row], matrix.background[row], strict=True
+            )
+            segments, begin, current = [], 0, None
+            for col, colors in enumerate(cells):
+                style = styles.get(colors)
+                if style is None:
+                    style = base + _cell_style(colors)
+                    style = styles[colors] = same.setdefault(style, style)
+                if style is not current:
+                    if current is not None:
+                        segments.append(Segment("".join(markers[begin:col]), current))
+                    begin, current = col, style
+            if current is not None:
+                segments.append(Segment("".join(markers[begin:]), current))
+            lines.append(Strip(segments, width))
+        italic = base + Style(italic=True)
+        lines += [Strip([Segment(line, italic)]) for line in under]
+        return lines
+
+
+@functools.cache
+def _cell_style(colors: tuple[object, object, object]) -> Style:
+    """The Rich style of a plotext cell's (foreground, style, background), as Rich decodes
+    plotext's ANSI codes for them."""
+    fullground, style, background = colors
+    decoded = Text.from_ansi(plotext_utility.colors_to_ansi(fullground, style, background) + "x")
+    found = decoded.spans[0].style if decoded.spans else Style.null()
+    return found if isinstance(found, Style) else Style.parse(found)
