@@ -260,13 +260,12 @@ class RunLog(RichLog):
             return
         if width != self._fitted:
             self._fitted = width
-            self._pending.clear()
+            self._pending = list(self.entries)
             self.clear()
-            for variants in self.entries:
-                self.write(fitting(variants, width), width=width)
-            return
-        for variants in self._pending:
-            self.write(fitting(variants, width), width=width)
+        if self._pending:  # in one write: a write renders its text once, whatever its lines
+            self.write(
+                "\n".join(fitting(variants, width) for variants in self._pending), width=width
+            )
         self._pending.clear()
 
     def watch_virtual_size(self, size: Size) -> None:
