@@ -922,3 +922,21 @@ async def test_streamed_log_lines_repaint_the_log_without_laying_out_the_screen(
         assert log.scroll_y == log.max_scroll_y  # still following the end
         bottom = log.lines[-1].text
         assert "60/80 loss" in bottom
+
+
+@pilot_test
+async def test_keys_faster_than_the_chart_interval_hold_back_only_the_charts_they_draw(tmp_path):
+    app = make_app(tmp_path, paced=True, epochs=40)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("3", "ctrl+t")
+        await pilot.pause()
+        app.backend.advance(6)  # RunStarted and epochs 1-5
+        await pilot.pause(1.2)
+        app.query_one("#charts").focus()
+        lr = app.query_one("#lr-chart", Chart)
+        app.backend.advance(5)  # epochs 6-10 stream in while "l" redraws the loss chart
+        for _ in range(8):  # a press every 0.3 s: the loss chart is never a second old
+            await pilot.press("l")
+            await pilot.pause(0.3)
+        assert len(lr.figure.traces[0].x) == 10  # the learning-rate chart followed the stream

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -144,13 +145,14 @@ FORECAST_FIELDS = field_defs(
 )
 LOG_LINES = 2000
 UPDATE_INTERVAL = 0.5  # seconds between screen updates while events stream in
-# While events stream in, the charts are drawn at most this often, and not this soon after a key
-# drew one: each chart is a plotext build on the UI thread, and a key waits for one in progress.
+# While events stream in, each chart is drawn at most this often, and not this soon after a key
+# drew it: each chart is a plotext build on the UI thread, and a key waits for one in progress.
 CHART_INTERVAL = 1.0
 CHARTS = ("loss-chart", "lr-chart", "sweep-chart", "forecast-chart")
 CHART_NAMES = ("loss", "learning rate", "LR sweep", "forecast")
 # What events mark as changed ("train", "sweep", "forecast") -> the charts ``redraw`` draws.
 CHART_PARTS = {"train": ("loss", "lr"), "sweep": ("sweep",), "forecast": ("forecast",)}
+REDRAWN = {"all": ("loss", "lr", "sweep", "forecast"), "train": ("loss", "lr")}  # redraw's which
 FORECAST_CHART = CHARTS.index("forecast-chart")
 SWEEP_CHART = CHARTS.index("sweep-chart")
 # Which parts of an experiment a result does not depend on: changing them leaves it in force.
@@ -432,7 +434,7 @@ class TrainingPane(ForecastKeys, Pane):
         self._progress: tuple[int, float] | None = None  # (total, done), done within an epoch
         self._dirty: set[str] = set()
         self._flush_timer: Timer | None = None
-        self._charts_drawn = 0.0  # when a flush or a key last drew charts (time.monotonic)
+        self._charts_drawn: dict[str, float] = {}  # chart: when last drawn (time.monotonic)
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -737,8 +739,9 @@ class TrainingPane(ForecastKeys, Pane):
 
         ``charts_in_turn`` (events streaming in): each chart is drawn in a frame of its own after
         the rest, so that a key pressed meanwhile waits for one chart's build, not for all of
-        them and the log's layout together; and the charts wait while CHART_INTERVAL has not
-        passed since charts were last drawn."""
+        them and the log's layout together; and a chart waits while CHART_INTERVAL has not
+        passed since it was last drawn (by a key too: keys pressed faster than that hold back
+        only the charts they draw)."""
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
@@ -755,18 +758,24 @@ class TrainingPane(ForecastKeys, Pane):
             total, done = self._progress
             self.query_one("#progress", ProgressBar).update(total=total, progress=done)
             self._progress = None
-        if charts_in_turn and time.monotonic() - self._charts_drawn < CHART_INTERVAL:
-            if self._dirty:
-                self._schedule()  # the charts follow at a later flush
-            return
         charts = [c for part, cs in CHART_PARTS.items() if part in self._dirty for c in cs]
-        self._dirty.clear()
-        self._charts_drawn = time.monotonic()
+        now, waiting = time.monotonic(), set()
+        if charts_in_turn:
+            waiting = {c for c in charts if now - self._drawn_at(c) < CHART_INTERVAL}
+        # a part with a chart that waits stays to draw; its other charts are drawn now
+        self._dirty = {part for part in self._dirty if waiting.intersection(CHART_PARTS[part])}
+        if self._dirty:
+            self._schedule()  # the waiting charts follow at a later flush
+        charts = [c for c in charts if c not in waiting]
+        self._charts_drawn.update(dict.fromkeys(charts, now))
         if charts_in_turn:
             self._redraw_in_turn(charts)
         else:
             for which in charts:
                 self.redraw(which)
+
+    def _drawn_at(self, chart: str) -> float:
+        return self._charts_drawn.get(chart, -math.inf)
 
     def _redraw_in_turn(self, charts: list[str]) -> None:
         """Redraws the first of ``charts`` once the frame being drawn is on screen, and so on."""
@@ -875,8 +884,9 @@ class TrainingPane(ForecastKeys, Pane):
         """Rebuilds the charts' figures: "all", "train" (loss and LR), or one chart ("loss",
         "lr", "sweep", "forecast"); ``at_once`` for a key press (``Chart.show``). A key redraws
         only the charts it changes: each chart drawn is a plotext build on the UI thread."""
-        if at_once:
-            self._charts_drawn = time.monotonic()  # streamed chart updates wait (CHART_INTERVAL)
+        if at_once:  # streamed updates of the charts drawn wait (CHART_INTERVAL)
+            drawn = REDRAWN.get(which, (which,))
+            self._charts_drawn.update(dict.fromkeys(drawn, time.monotonic()))
         last_n = ZOOMS[self.zoom]
         if which in ("all", "train", "loss"):
             loss = loss_figure(
