@@ -867,15 +867,21 @@ async def test_the_sweep_chart_says_what_each_suggestion_is(tmp_path):
         assert len(markers) == 4  # the loss and each suggestion apart without colour
 
 
+async def stream(pilot, app, events: int, wait: float) -> None:
+    """Starts a paced training run from the Training pane and lets its first ``events`` events
+    through (RunStarted, then epochs), then ``wait`` seconds for the screen to follow."""
+    await ready(pilot, app)
+    await pilot.press("3", "ctrl+t")
+    await pilot.pause()
+    app.backend.advance(events)
+    await pilot.pause(wait)
+
+
 @pilot_test
 async def test_streamed_charts_wait_after_a_key_drew_them_and_the_log_does_not(tmp_path):
     app = make_app(tmp_path, paced=True, epochs=40)
     async with app.run_test(size=(120, 40)) as pilot:
-        await ready(pilot, app)
-        await pilot.press("3", "ctrl+t")
-        await pilot.pause()
-        app.backend.advance(6)  # RunStarted and epochs 1-5
-        await pilot.pause(0.7)
+        await stream(pilot, app, 6, 0.7)  # RunStarted and epochs 1-5
         app.query_one("#charts").focus()
         await pilot.press("l")  # a key draws the loss chart at once, with every epoch so far
         await pilot.pause()
@@ -897,12 +903,8 @@ async def test_streamed_charts_wait_after_a_key_drew_them_and_the_log_does_not(t
 async def test_streamed_log_lines_repaint_the_log_without_laying_out_the_screen(tmp_path):
     app = make_app(tmp_path, paced=True, epochs=80)
     async with app.run_test(size=(120, 40)) as pilot:
-        await ready(pilot, app)
-        await pilot.press("3", "ctrl+t")
-        await pilot.pause()
+        await stream(pilot, app, 41, 0.7)  # RunStarted and 40 epochs: more than the log's height
         log = app.query_one("#log", RichLog)
-        app.backend.advance(41)  # RunStarted and 40 epochs: more lines than the log's height
-        await pilot.pause(0.7)
         assert log.show_vertical_scrollbar  # the scrollbar appeared (that lays the screen out)
         layouts = []
         screen = app.screen
@@ -928,11 +930,7 @@ async def test_streamed_log_lines_repaint_the_log_without_laying_out_the_screen(
 async def test_keys_faster_than_the_chart_interval_hold_back_only_the_charts_they_draw(tmp_path):
     app = make_app(tmp_path, paced=True, epochs=40)
     async with app.run_test(size=(120, 40)) as pilot:
-        await ready(pilot, app)
-        await pilot.press("3", "ctrl+t")
-        await pilot.pause()
-        app.backend.advance(6)  # RunStarted and epochs 1-5
-        await pilot.pause(1.2)
+        await stream(pilot, app, 6, 1.2)  # RunStarted and epochs 1-5
         app.query_one("#charts").focus()
         lr = app.query_one("#lr-chart", Chart)
         app.backend.advance(5)  # epochs 6-10 stream in while "l" redraws the loss chart

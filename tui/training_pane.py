@@ -152,7 +152,11 @@ CHARTS = ("loss-chart", "lr-chart", "sweep-chart", "forecast-chart")
 CHART_NAMES = ("loss", "learning rate", "LR sweep", "forecast")
 # What events mark as changed ("train", "sweep", "forecast") -> the charts ``redraw`` draws.
 CHART_PARTS = {"train": ("loss", "lr"), "sweep": ("sweep",), "forecast": ("forecast",)}
-REDRAWN = {"all": ("loss", "lr", "sweep", "forecast"), "train": ("loss", "lr")}  # redraw's which
+# ``redraw``'s "which" -> the charts it draws ("loss", "lr", ... draw themselves)
+REDRAWN = {
+    "all": tuple(c for cs in CHART_PARTS.values() for c in cs),
+    "train": CHART_PARTS["train"],
+}
 FORECAST_CHART = CHARTS.index("forecast-chart")
 SWEEP_CHART = CHARTS.index("sweep-chart")
 # Which parts of an experiment a result does not depend on: changing them leaves it in force.
