@@ -52,11 +52,56 @@ def seqlab() -> str:
     return str(script)
 
 
-class Term:
-    """A detached tmux session at a fixed size running one command."""
+class Control:
+    """A tmux control-mode client (``tmux -C``): every screen read and key press goes to the tmux
+    server as a command on this one connection.
 
-    def __init__(self, command: str, size: tuple[int, int] = (120, 40)) -> None:
+    A ``tmux capture-pane`` process per look at the screen (a key is timed by looking every few
+    milliseconds) cost the machine half a core or more: on two cores, the benchmark took the CPU
+    of the app it was timing. A command on this client costs the server a few percent."""
+
+    def __init__(self, session: str) -> None:
+        self._proc = subprocess.Popen(
+            ["tmux", "-C", "attach-session", "-t", session],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+
+    def command(self, line: str) -> str:
+        """The output of one tmux command; tmux's error as RuntimeError."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(line + "\n")
+        self._proc.stdin.flush()
+        lines = iter(self._proc.stdout.readline, "")
+        for begin in lines:
+            # a reply's block is "%begin TIME NUMBER FLAGS" .. "%end ..." (or "%error ...");
+            # FLAGS 1 marks a command of this client's, 0 what tmux sends of its own on attach
+            if not (begin.startswith("%begin ") and begin.split()[-1] == "1"):
+                continue
+            out = []
+            for reply in lines:
+                if reply.startswith(("%end ", "%error ")):
+                    if reply.startswith("%error "):
+                        raise RuntimeError(f"tmux {line!r}: {''.join(out).strip()}")
+                    return "".join(out)
+                out.append(reply)
+        raise SystemExit("the tmux control client ended")
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()  # the client detaches at the end of its input
+        self._proc.wait(timeout=10)
+
+
+class Term:
+    """A detached tmux session at a fixed size running one command, read and typed into through
+    the benchmark's ``Control`` client."""
+
+    def __init__(self, command: str, control: Control, size: tuple[int, int] = (120, 40)) -> None:
         self.name = f"bench-{uuid.uuid4().hex[:8]}"
+        self.control = control
         self.started = time.perf_counter()
         subprocess.run(  # main() keeps one session open, so the tmux server is already up
             [
@@ -75,9 +120,7 @@ class Term:
         )
 
     def screen(self) -> str:
-        return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
-        ).stdout
+        return self.control.command(f"capture-pane -p -t {self.name}")
 
     def wait_for_epoch(self, epoch: int, timeout: float = 120.0) -> None:
         """Until the top bar says the run is at ``epoch`` or later ("● train 12/500")."""
@@ -99,24 +142,24 @@ class Term:
         raise TimeoutError(f"{text!r} never appeared:\n{self.screen()}")
 
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        self.control.command(" ".join(("send-keys", "-t", self.name, *keys)))
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
-def first_frames(rounds: int, home: Path) -> tuple[list[float], list[float]]:
+def first_frames(rounds: int, home: Path, control: Control) -> tuple[list[float], list[float]]:
     app, bare = [], []
     home.mkdir(parents=True, exist_ok=True)
     bare_file = home / "bare.py"
     bare_file.write_text(BARE_APP)
     for _ in range(rounds):
-        term = Term(f"SEQLAB_HOME={home} {seqlab()}")
+        term = Term(f"SEQLAB_HOME={home} {seqlab()}", control)
         app.append(term.wait_for("split time"))  # the Series pane's form is drawn
         term.keys("C-q")
         time.sleep(1.0)
         term.close()
-        term = Term(f"{sys.executable} {bare_file}")
+        term = Term(f"{sys.executable} {bare_file}", control)
         bare.append(term.wait_for("bare textual app ready"))
         term.close()
     return app, bare
@@ -139,8 +182,8 @@ def headless_epochs(exp_file: Path, runs: Path) -> list[float]:
     return epoch_seconds(newest_run(runs))
 
 
-def app_epochs(exp_file: Path, home: Path) -> list[float]:
-    term = Term(f"SEQLAB_HOME={home} {seqlab()} {exp_file}")
+def app_epochs(exp_file: Path, home: Path, control: Control) -> list[float]:
+    term = Term(f"SEQLAB_HOME={home} {seqlab()} {exp_file}", control)
     try:
         term.wait_for("TF ready")
         term.keys("C-t")
@@ -174,9 +217,11 @@ def key_latency(term: Term, presses: int) -> list[float]:
     return out
 
 
-def latencies(home: Path, presses: int, long_run: Path) -> tuple[list[float], list[float]]:
+def latencies(
+    home: Path, presses: int, long_run: Path, control: Control
+) -> tuple[list[float], list[float]]:
     """Key latency idle, then while ``long_run`` (too many epochs to end first) streams in."""
-    term = Term(f"SEQLAB_HOME={home} {seqlab()} {long_run}")
+    term = Term(f"SEQLAB_HOME={home} {seqlab()} {long_run}", control)
     try:
         term.wait_for("TF ready")
         term.keys("3")
@@ -227,27 +272,37 @@ def main() -> None:
     for package in (engine, tui):
         compileall.compile_dir(next(iter(package.__path__)), quiet=1)
     work = Path(tempfile.mkdtemp(prefix="bench-tui-"))
-    # One idle session for the whole run keeps the tmux server up: starting a session while the
-    # server is exiting (its last session just closed) fails, and a cold server skews timings.
-    keepalive = Term("sleep 3600")
+    # One idle session for the whole run keeps the tmux server up (starting a session while the
+    # server is exiting, its last session just closed, fails; a cold server skews timings) and
+    # holds the control client that reads every screen.
+    keepalive = f"bench-keep-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", keepalive, "sleep 3600"], check=True)
+    control = Control(keepalive)
+    try:
+        measure(args, work, control)
+    finally:
+        control.close()
+        subprocess.run(["tmux", "kill-session", "-t", keepalive], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, work: Path, control: Control) -> None:
     exp = get_preset("course-rnn")
     exp = dataclasses.replace(exp, train=dataclasses.replace(exp.train, epochs=args.epochs))
     exp_file = work / "course-rnn.toml"
     exp_file.write_text(config.dumps(exp))
 
-    app_ff, bare_ff = first_frames(args.rounds, work / "home-ff")
+    app_ff, bare_ff = first_frames(args.rounds, work / "home-ff", control)
     print(f"launch -> first frame, seqlab:      {fmt(app_ff)}")
     print(f"launch -> first frame, bare Textual: {fmt(bare_ff)}")
     print(f"  ratio seqlab / bare: {statistics.median(app_ff) / statistics.median(bare_ff):.2f}")
     if args.first_frame_only:
-        keepalive.close()
-        shutil.rmtree(work, ignore_errors=True)
         return
 
     headless, in_app = [], []
     for i in range(2):  # interleaved: headless, app, headless, app
         headless += headless_epochs(exp_file, work / f"runs-headless-{i}")
-        in_app += app_epochs(exp_file, work / f"home-app-{i}")
+        in_app += app_epochs(exp_file, work / f"home-app-{i}", control)
     print(f"epoch time, seqlab run (headless): {fmt(headless)}")
     print(f"epoch time, in the app:            {fmt(in_app)}")
     print(f"  ratio app / headless: {statistics.median(in_app) / statistics.median(headless):.3f}")
@@ -255,11 +310,9 @@ def main() -> None:
     long_run = work / "course-rnn-long.toml"
     train = dataclasses.replace(exp.train, epochs=100_000)
     long_run.write_text(config.dumps(dataclasses.replace(exp, train=train)))
-    idle, busy = latencies(work / "home-keys", args.presses, long_run)
+    idle, busy = latencies(work / "home-keys", args.presses, long_run, control)
     print(f"key -> screen, app idle:          {fmt(idle, 1000, 'ms')}")
     print(f"key -> screen, during training:   {fmt(busy, 1000, 'ms')}")
-    keepalive.close()
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
