@@ -649,3 +649,34 @@ def test_the_chart_draws_plotexts_own_characters_and_colours():
             assert drawn[-1].text == figure.caption[0]  # then the line under the plot
 
     asyncio.run(scenario())
+
+
+points = st.lists(st.tuples(st.integers(-20, 200), st.integers(-20, 200)), min_size=1, max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(points, st.sampled_from(["braille", "hd", "dot"]))
+def test_the_fast_line_and_braille_helpers_give_what_plotexts_own_give(xy, marker):
+    """tui.plotext_speedups stands in for plotext's get_lines and hd_group in every build: the
+    points of the lines, the cells they fall in, and the dots set in each are plotext's own."""
+    from tui import plotext_speedups
+
+    x, y = [p[0] for p in xy], [p[1] for p in xy]
+    n = len(x)
+    other = ([marker] * n, [("red", 3)[i % 2] for i in range(n)], ["default"] * n)
+    lines = plotext_speedups.get_lines(x, y, *other)
+    assert lines == plotext_speedups.ORIGINAL["get_lines"](x, y, *other)
+    dots = {"braille": (2, 4), "hd": (2, 2), "dot": (1, 1)}[marker]
+    xf, yf = [dots[0]] * len(lines[0]), [dots[1]] * len(lines[0])
+    cells = plotext_speedups.hd_group(lines[0], lines[1], xf, yf)
+    expected = plotext_speedups.ORIGINAL["hd_group"](lines[0], lines[1], xf, yf)
+    assert [list(part) for part in cells] == [list(part) for part in expected]
+
+
+def test_plotexts_builds_use_the_fast_helpers_once_a_chart_is_imported():
+    from plotext import _utility
+
+    from tui import plotext_speedups
+
+    assert _utility.get_lines is plotext_speedups.get_lines
+    assert _utility.hd_group is plotext_speedups.hd_group

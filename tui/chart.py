@@ -29,8 +29,11 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
+from tui import plotext_speedups
 from tui.figures import ForecastControls
 from tui.plotting import Figure, draw, is_empty, same_hint, under_lines
+
+plotext_speedups.install()  # a key that redraws a chart waits for its build
 
 MAX_FPS = 10.0
 # A chart waits between repaints at least this many times as long as its last build took, so

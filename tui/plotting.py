@@ -388,6 +388,9 @@ def to_text(figure: Figure, width: int, height: int, color: bool = False) -> str
     """
     import plotext as plt  # here, so that importing the model loads no plotext
 
+    from tui import plotext_speedups
+
+    plotext_speedups.install()
     under = under_lines(figure, width)
     try:
         if not draw(plt, figure, width):
