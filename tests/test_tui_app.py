@@ -313,3 +313,14 @@ async def test_an_experiment_that_is_no_preset_keeps_its_name(tmp_path):
         await ready(pilot, app)
         await type_into(pilot, app, "train-epochs", "20")
         assert (app.experiment.name, app.experiment.description) == ("mine", "my notes")
+
+
+@pilot_test
+async def test_the_main_screens_frame_timer_draws_a_change_after_a_slow_frame_at_once(tmp_path):
+    """Textual's interval skips to the period after next when a tick ran long; the screen's frame
+    timer must not, or a key pressed after a slow frame waits up to two periods for its own."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        assert isinstance(app.screen, MainScreen)
+        assert app.screen._update_timer._skip is False

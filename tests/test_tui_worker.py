@@ -464,3 +464,24 @@ def test_a_stuck_terminal_input_thread_does_not_keep_the_process_alive(monkeypat
         assert exits == [0]
     finally:
         release.set()
+
+
+def test_the_engine_runs_nicer_than_the_app_also_in_a_session_of_its_own():
+    """lower_priority: the process's niceness, and on Linux with autogroups its session's group's
+    (each session is ranked apart there, whatever its processes' niceness)."""
+    from tui.backend import WORKER_NICENESS, lower_priority
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True
+    )
+    try:
+        lower_priority(proc.pid)
+        expected = os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == min(expected, 19)
+        enabled = Path("/proc/sys/kernel/sched_autogroup_enabled")
+        if enabled.exists() and enabled.read_text().strip() == "1":
+            group = Path(f"/proc/{proc.pid}/autogroup").read_text()
+            assert group.split()[-1] == str(WORKER_NICENESS), group
+    finally:
+        proc.kill()
+        proc.wait()

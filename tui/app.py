@@ -102,6 +102,20 @@ class MainScreen(Screen[None]):
             self._resumed = True
             event.refresh_styles = False
 
+    @property
+    def _update_timer(self) -> Timer:
+        """Textual's frame timer for this screen, made not to skip ticks.
+
+        The timer ticks at most every 1/60 s, paused while nothing is to draw. After a frame
+        longer than what was left of its period, Textual's interval skips to the period after the
+        next, so a key pressed just after a slow frame (a streamed chart) waited up to 33 ms for
+        its own frame with the app otherwise idle. Without skipping, the first change after a
+        slow frame is drawn at once; streamed updates are spaced by the panes themselves
+        (``UPDATE_INTERVAL``, ``Chart.show``), not by this timer."""
+        timer = super()._update_timer
+        timer._skip = False
+        return timer
+
 
 @dataclass
 class LiveRun:

@@ -140,10 +140,17 @@ def lower_priority(pid: int) -> None:
     """Makes the engine process ``WORKER_NICENESS`` nicer than the app: when both want a core,
     the screen (keys, charts) gets it first and training takes what drawing leaves; on an idle
     machine training loses nothing. Set before the engine starts its threads, which inherit it;
-    where there is no niceness (Windows) the engine runs as it is."""
+    where there is no niceness (Windows) the engine runs as it is.
+
+    Linux with autogroups (most desktops and servers) shares the CPU between sessions first and
+    ranks niceness only within one; the engine has a session of its own (``ProcessBackend``), so
+    its session's group gets the niceness too, or the app would still get only half a core
+    against it."""
     with contextlib.suppress(AttributeError, OSError):
         niceness = os.getpriority(os.PRIO_PROCESS, pid) + WORKER_NICENESS
         os.setpriority(os.PRIO_PROCESS, pid, niceness)
+    with contextlib.suppress(OSError):  # no autogroups here (not Linux, or turned off)
+        Path(f"/proc/{pid}/autogroup").write_text(str(WORKER_NICENESS))
 
 
 def post(app: App, message: Message) -> None:
