@@ -102,9 +102,8 @@ class MainScreen(Screen[None]):
             self._resumed = True
             event.refresh_styles = False
 
-    @property
-    def _update_timer(self) -> Timer:
-        """Textual's frame timer for this screen, made not to skip ticks.
+    def on_mount(self) -> None:
+        """Textual's frame timer for this screen, made not to skip ticks (set once here).
 
         The timer ticks at most every 1/60 s, paused while nothing is to draw. After a frame
         longer than what was left of its period, Textual's interval skips to the period after the
@@ -112,9 +111,7 @@ class MainScreen(Screen[None]):
         its own frame with the app otherwise idle. Without skipping, the first change after a
         slow frame is drawn at once; streamed updates are spaced by the panes themselves
         (``UPDATE_INTERVAL``, ``Chart.show``), not by this timer."""
-        timer = super()._update_timer
-        timer._skip = False
-        return timer
+        self._update_timer._skip = False
 
 
 @dataclass
