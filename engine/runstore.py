@@ -42,12 +42,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from engine.errors import SeqlabError
-from engine.events import Backtest, FutureForecast, RunKind
 from engine.specs import Experiment
 
-# numpy loads when a forecast is read: the app imports this module before its first frame
+# The app imports this module before its first frame, so what only reading a run needs loads
+# then: numpy with a forecast, the events' dataclasses (a good part of the start-up's own
+# imports) with a saved future or backtest.
 if TYPE_CHECKING:
     import numpy as np
+
+    from engine.events import Backtest, FutureForecast, RunKind
 
 RunStatus = Literal["running", "finished", "stopped", "pruned", "failed", "interrupted", "corrupt"]
 STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
@@ -760,6 +763,8 @@ class RunStore:
 
     def future(self, path: Path) -> FutureForecast | None:
         """The run's ``future.csv`` (the forecast past the end of the data), or None."""
+        from engine.events import FutureForecast
+
         rows = _read_csv(Path(path) / "future.csv", ("time", "forecast"), whole=True)[0]
         if not rows:
             return None
@@ -783,6 +788,8 @@ class RunStore:
 
     def backtest(self, path: Path) -> Backtest | None:
         """The run's rolling-origin backtest (saved in ``metrics.json``), or None."""
+        from engine.events import Backtest
+
         data = self.metrics(path).get("backtest")
         if not isinstance(data, dict):
             return None

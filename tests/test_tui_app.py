@@ -17,7 +17,7 @@ from tui.screens import HelpScreen, LogScreen
 FIRST_FRAME_IMPORTS = """
 import sys
 import tui.entry, tui.launch, tui.app, tui.backend, tui.series_pane
-heavy = ("numpy", "plotext", "textual_plotext", "tensorflow", "keras")
+heavy = ("numpy", "plotext", "textual_plotext", "tensorflow", "keras", "engine.events", "engine.protocol")
 print(" ".join(m for m in heavy if m in sys.modules))
 """
 
@@ -38,8 +38,10 @@ async def test_opens_on_course_series_and_rnn_ready_to_train(tmp_path):
         assert (kind, exp, runs) == ("train", PRESETS["course-rnn"], str(tmp_path / "runs"))
 
 
-def test_first_frame_imports_no_numpy_plotext_or_tensorflow(python_subprocess):
-    """What the app imports before its first frame: the series and its chart load after it."""
+def test_first_frame_imports_no_numpy_plotext_tensorflow_or_engine_messages(python_subprocess):
+    """What the app imports before its first frame: the series and its chart load after it, and
+    so do the engine's events and protocol (their dataclasses are slow to create), with the
+    engine."""
     done = python_subprocess(FIRST_FRAME_IMPORTS)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""

@@ -36,20 +36,6 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from engine.errors import DataError, SeqlabError
-from engine.events import (
-    BatchProgress,
-    EpochEnded,
-    RunFailed,
-    RunFinished,
-    RunKind,
-    RunStarted,
-    RunStopped,
-    SearchEnded,
-    SearchEvent,
-    SearchStarted,
-    SweepPoint,
-    TrialUpdate,
-)
 from engine.presets import PRESETS, as_edited
 from engine.runstore import RunStore
 from engine.specs import Experiment
@@ -60,6 +46,7 @@ from tui.pane import Pane
 from tui.series_pane import SeriesPane
 
 if TYPE_CHECKING:
+    from engine.events import RunKind, SearchEvent
     from engine.lint import Lint
     from engine.series import Series
     from tui.search_pane import SearchPane
@@ -806,6 +793,21 @@ class SeqlabApp(App[None]):
         self.refresh_status()
 
     def on_run_event(self, message: RunEvent) -> None:
+        # Imported here, not at the top: the events' dataclasses take a good part of the
+        # start-up's own imports, and no event arrives before the first frame starts the engine.
+        from engine.events import (
+            BatchProgress,
+            EpochEnded,
+            RunFailed,
+            RunFinished,
+            RunStarted,
+            RunStopped,
+            SearchEnded,
+            SearchStarted,
+            SweepPoint,
+            TrialUpdate,
+        )
+
         event = message.event
         if isinstance(event, (SearchStarted, TrialUpdate, SearchEnded)):
             self._search_event(message.token, event)  # the Search view's, by its own token
@@ -849,6 +851,8 @@ class SeqlabApp(App[None]):
 
     def _search_event(self, token: int, event: SearchEvent) -> None:
         """A search's event goes to the Search view; its end lists its trials' runs."""
+        from engine.events import SearchEnded, TrialUpdate  # as in on_run_event
+
         search = self.search_view
         if search is None or not search.show_event(token, event):
             return  # a search the view no longer follows

@@ -22,44 +22,26 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from textual.app import App
 from textual.message import Message
 
 import engine
-from engine.events import (
-    Event,
-    FutureForecast,
-    RunFailed,
-    RunFinished,
-    RunKind,
-    RunStopped,
-    SearchEnded,
-    SearchEvent,
-)
-from engine.protocol import (
-    Command,
-    ForecastCommand,
-    ForecastFailed,
-    ForecastReady,
-    LoadFailed,
-    QuitCommand,
-    Ready,
-    RunCommand,
-    SearchCommand,
-    StopCommand,
-    WorkerError,
-    decode_message,
-    encode_command,
-)
 from engine.runstore import open_log
 from engine.specs import Experiment
 
+# The engine's events and protocol messages (dataclasses, a good part of the start-up's own
+# imports) load when the engine starts, after the first frame: ProcessBackend imports them in
+# the methods that use them.
+if TYPE_CHECKING:
+    from engine.events import Event, FutureForecast, RunFailed, RunKind, SearchEnded, SearchEvent
+    from engine.protocol import Command
+
+    # what a token stands for: a run of a kind, or a search
+    TokenKind = RunKind | Literal["search"]
+
 WORKER_NICENESS = 10  # as nice(1) runs a background job
-TERMINAL = (RunFinished, RunStopped, RunFailed, SearchEnded)
-# what a token stands for: a run of a kind, or a search
-TokenKind = RunKind | Literal["search"]
 
 # loading -> ready, or failed (TensorFlow did not load); exited: the process ended unasked;
 # error: it received a line it could not read (it carries on).
@@ -220,6 +202,17 @@ class ProcessBackend(Backend):
 
     def _relay(self, proc: subprocess.Popen) -> None:
         """Relay thread: each line of the worker's output becomes a message to the app."""
+        from engine.events import RunFailed, RunFinished, RunStopped, SearchEnded
+        from engine.protocol import (
+            ForecastFailed,
+            ForecastReady,
+            LoadFailed,
+            Ready,
+            WorkerError,
+            decode_message,
+        )
+
+        terminal = (RunFinished, RunStopped, RunFailed, SearchEnded)
         app = self._app
         assert app is not None and proc.stdout is not None
         for line in proc.stdout:
@@ -240,7 +233,7 @@ class ProcessBackend(Backend):
             else:  # an event of the oldest run not yet ended
                 with self._lock:
                     token = self._tokens[0][0] if self._tokens else None
-                    if isinstance(message, TERMINAL) and self._tokens:
+                    if isinstance(message, terminal) and self._tokens:
                         self._tokens.popleft()
                 if token is not None:
                     post(app, RunEvent(token, message))
@@ -256,6 +249,8 @@ class ProcessBackend(Backend):
         post(app, EngineState("exited", detail=detail))
 
     def _send(self, command: Command) -> bool:
+        from engine.protocol import encode_command
+
         proc = self._proc
         if proc is None or proc.stdin is None or proc.poll() is not None:
             return False
@@ -268,12 +263,15 @@ class ProcessBackend(Backend):
 
     def run(self, kind: RunKind, experiment: Experiment, runs_dir: str | None, token: int) -> None:
         from engine import config  # TOML writing: not needed for the first frame
+        from engine.protocol import RunCommand
 
         self._command(token, kind, RunCommand(kind, config.dumps(experiment), runs_dir))
 
     def search(
         self, search_toml: str, runs_dir: str, address: str | None, resume: str | None, token: int
     ) -> None:
+        from engine.protocol import SearchCommand
+
         self._command(token, "search", SearchCommand(search_toml, runs_dir, address, resume))
 
     def _command(self, token: int, kind: TokenKind, command: Command) -> None:
@@ -291,6 +289,8 @@ class ProcessBackend(Backend):
             post(self._app, RunEvent(token, _failure(kind, message)))
 
     def forecast(self, run_dir: str, steps: int) -> None:
+        from engine.protocol import ForecastCommand
+
         if self._proc is None or self._proc.poll() is not None:
             self._spawn()
         if not self._send(ForecastCommand(run_dir, steps)):
@@ -299,9 +299,13 @@ class ProcessBackend(Backend):
             post(self._app, ForecastResult(run_dir, steps, None, message))
 
     def stop(self) -> None:
+        from engine.protocol import StopCommand
+
         self._send(StopCommand())
 
     def close(self, timeout: float = 1.5) -> None:
+        from engine.protocol import QuitCommand, StopCommand
+
         self._closing = True
         proc = self._proc
         if proc is None or proc.poll() is not None:
@@ -331,6 +335,8 @@ class ProcessBackend(Backend):
 
 def _failure(kind: TokenKind, message: str) -> RunFailed | SearchEnded:
     """The last event of a run or search the engine process could not finish."""
+    from engine.events import RunFailed, SearchEnded
+
     if kind == "search":
         return SearchEnded(study_id="", status="failed", seconds=0.0, reason=message)
     return RunFailed(run_id="", kind=kind, message=message)
