@@ -1,7 +1,9 @@
 """Benchmarks of the terminal app in a real terminal (tmux), not tests: prints medians and ratios.
 
 1. Launch -> first frame: ``seqlab`` until its first screen is on the terminal, next to a bare
-   Textual app (one Static) launched the same way, interleaved.
+   Textual app (one Static) launched the same way, interleaved. The ratio is the median of each
+   round's ratio (a launch of each, one after the other): the machine's speed drifts between
+   rounds far more than within one.
 2. Epoch time in the app vs headless: the course RNN trained with ``seqlab run`` and in the app
    (ctrl+t), interleaved; per-epoch seconds as the trainer recorded them in history.csv.
 3. Key press -> screen during training: ``l`` (toggle log y) until the loss chart's title changes,
@@ -33,6 +35,9 @@ import tui
 from engine import config
 from engine.presets import get_preset
 
+# A tmux server of the benchmark's own: tmux 3.3a's server has crashed here (segfault) as the
+# benchmark's clients left, which would take a developer's own sessions with it.
+TMUX = ("tmux", "-L", f"seqlab-bench-{uuid.uuid4().hex[:8]}")
 STREAMING_FROM = 5  # the epoch from which key presses count as "during training"
 LOG_TITLE = "loss / MAE per epoch (log y"  # the loss chart's title with log y on
 BARE_APP = """
@@ -62,7 +67,7 @@ class Control:
 
     def __init__(self, session: str) -> None:
         self._proc = subprocess.Popen(
-            ["tmux", "-C", "attach-session", "-t", session],
+            [*TMUX, "-C", "attach-session", "-t", session],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -80,7 +85,7 @@ class Control:
             # FLAGS 1 marks a command of this client's, 0 what tmux sends of its own on attach
             if not (begin.startswith("%begin ") and begin.split()[-1] == "1"):
                 continue
-            out = []
+            out: list[str] = []
             for reply in lines:
                 if reply.startswith(("%end ", "%error ")):
                     if reply.startswith("%error "):
@@ -105,7 +110,7 @@ class Term:
         self.started = time.perf_counter()
         subprocess.run(  # main() keeps one session open, so the tmux server is already up
             [
-                "tmux",
+                *TMUX,
                 "new-session",
                 "-d",
                 "-x",
@@ -145,7 +150,7 @@ class Term:
         self.control.command(" ".join(("send-keys", "-t", self.name, *keys)))
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", self.name], capture_output=True)
 
 
 def first_frames(rounds: int, home: Path, control: Control) -> tuple[list[float], list[float]]:
@@ -258,7 +263,7 @@ def fmt(values: list[float], unit: float = 1.0, suffix: str = "s") -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="launches per app (first frame)")
+    parser.add_argument("--rounds", type=int, default=10, help="launches per app (first frame)")
     parser.add_argument("--epochs", type=int, default=60, help="epochs per training run")
     parser.add_argument("--presses", type=int, default=12, help="key presses per latency series")
     parser.add_argument(
@@ -276,13 +281,13 @@ def main() -> None:
     # server is exiting, its last session just closed, fails; a cold server skews timings) and
     # holds the control client that reads every screen.
     keepalive = f"bench-keep-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", keepalive, "sleep 3600"], check=True)
+    subprocess.run([*TMUX, "new-session", "-d", "-s", keepalive, "sleep 3600"], check=True)
     control = Control(keepalive)
     try:
         measure(args, work, control)
     finally:
         control.close()
-        subprocess.run(["tmux", "kill-session", "-t", keepalive], capture_output=True)
+        subprocess.run([*TMUX, "kill-server"], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -295,7 +300,12 @@ def measure(args: argparse.Namespace, work: Path, control: Control) -> None:
     app_ff, bare_ff = first_frames(args.rounds, work / "home-ff", control)
     print(f"launch -> first frame, seqlab:      {fmt(app_ff)}")
     print(f"launch -> first frame, bare Textual: {fmt(bare_ff)}")
-    print(f"  ratio seqlab / bare: {statistics.median(app_ff) / statistics.median(bare_ff):.2f}")
+    per_round = [a / b for a, b in zip(app_ff, bare_ff, strict=True)]
+    print(
+        f"  ratio seqlab / bare: {statistics.median(per_round):.2f} (median of {len(per_round)}"
+        f" rounds, {min(per_round):.2f}-{max(per_round):.2f}; ratio of the medians"
+        f" {statistics.median(app_ff) / statistics.median(bare_ff):.2f})"
+    )
     if args.first_frame_only:
         return
 
