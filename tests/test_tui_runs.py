@@ -360,6 +360,22 @@ async def test_the_table_fits_80_columns(tmp_path):
 
 
 @pilot_test
+async def test_a_runs_two_charts_keep_a_column_between_their_axes(tmp_path):
+    """The loss chart's right axis labels and the forecast's left ones ran together
+    ("├150110┤") with the two charts side by side and touching."""
+    make_runs(tmp_path / "runs")
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("4", "enter")
+        await pilot.pause()
+        loss = app.query_one("#run-chart", Chart)
+        forecast = app.query_one("#run-forecast", Chart)
+        assert labels(loss.figure) and labels(forecast.figure)  # both drawn
+        assert forecast.region.x - loss.region.right >= 1
+
+
+@pilot_test
 async def test_loading_a_run_says_so_in_the_pane(tmp_path):
     store = RunStore(tmp_path / "runs")
     _saved_run(store, _course("tuned", learning_rate=2e-6))
