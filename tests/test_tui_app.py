@@ -17,7 +17,8 @@ from tui.screens import HelpScreen, LogScreen
 FIRST_FRAME_IMPORTS = """
 import sys
 import tui.entry, tui.launch, tui.app, tui.backend, tui.series_pane
-heavy = ("numpy", "plotext", "textual_plotext", "tensorflow", "keras", "engine.events", "engine.protocol")
+heavy = ("numpy", "plotext", "textual_plotext", "tensorflow", "keras")
+heavy += ("engine.events", "engine.protocol")
 print(" ".join(m for m in heavy if m in sys.modules))
 """
 
