@@ -415,8 +415,11 @@ def _signals_stop(stop: StopRequest, command: str) -> Iterator[list[int]]:
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        # Counted by the list, not by ``stop.is_set()``: a second signal can run its handler in
+        # the middle of the first one's (Python checks for signals between any two bytecodes),
+        # before the first has set the request, and both then only asked to stop.
         caught.append(signum)
-        if stop.is_set():
+        if len(caught) > 1:
             raise KeyboardInterrupt
         stop.set(by=_signal_name(signum))
         again = "Ctrl+C again" if signum == signal.SIGINT else "send it again or press Ctrl+C"

@@ -142,6 +142,23 @@ def test_a_second_signal_aborts(tiny_experiment, tmp_path, command) -> None:
     assert info.status == "stopped" and "interrupted" in info.reason
 
 
+def test_a_second_signal_inside_the_first_ones_handler_aborts() -> None:
+    """Seen in CI: SIGTERM then SIGHUP back to back both only asked to stop. Python ran the
+    SIGHUP handler in the middle of the SIGTERM one's, before that had set the request."""
+    from tui.cli import _signals_stop
+
+    class Nested(StopRequest):
+        def set(self, by: str | None = None) -> None:
+            if by == "SIGTERM":  # the second signal arrives now, inside the first handler
+                signal.getsignal(signal.SIGHUP)(signal.SIGHUP, None)
+            super().set(by)
+
+    stop = Nested()
+    with _signals_stop(stop, "run") as caught, pytest.raises(KeyboardInterrupt):
+        signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+    assert caught == [signal.SIGTERM, signal.SIGHUP]
+
+
 @pytest.mark.slow
 def test_a_closed_stdout_stops_the_printing_not_the_run(tiny_experiment, tmp_path) -> None:
     """``seqlab run ... | head -2``: the run goes on, saves as finished and exits 0."""
